@@ -1,0 +1,42 @@
+# The two commands: `make up` runs the platform, `make test` runs the tests.
+# Each sets itself up on a fresh machine that has only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: up test unit integration e2e lint schemas bench clean
+
+$(STAMP): pyproject.toml contracts/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ./contracts -e ".[test]"
+	touch $(STAMP)
+
+up: $(STAMP)
+	$(BIN)/schuldenlab up
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/contract
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/python -m schuldenlab_contracts.schemas --check
+
+schemas: $(STAMP)
+	$(BIN)/python -m schuldenlab_contracts.schemas --write
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .schuldenlab .pytest_cache

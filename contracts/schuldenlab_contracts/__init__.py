@@ -1,0 +1,1 @@
+"""Event contracts of the SchuldenlabNL platform (v1)."""

@@ -1,0 +1,1 @@
+"""The `schuldenlab` command: embedded platform, service runner, migrations, tokens, demo."""

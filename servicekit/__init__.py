@@ -1,0 +1,1 @@
+"""Shared runtime library of the SchuldenlabNL services: config, database, outbox, inbox, consumers, HTTP."""
