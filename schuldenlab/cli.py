@@ -1,2 +1,105 @@
-def main():
-    raise SystemExit("not yet")
+"""The `schuldenlab` command line (SPEC §2)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from servicekit.auth import ROLES, issue_token
+from servicekit.config import ConfigError, Settings
+
+from schuldenlab.services import SERVICES
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.platform import up
+
+    return up(settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from servicekit.runner import serve
+    from servicekit.service import create_app
+
+    from schuldenlab.services import load_definition
+
+    app = create_app(load_definition(args.service), settings)
+    serve(app, host=settings.bind_host, port=settings.ports[args.service], log_level=settings.log_level)
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.infrastructure import embedded_database
+    from schuldenlab.migrations import migrate_all
+
+    services = (args.service,) if args.service else SERVICES
+    with embedded_database(settings) as (database_url, _):
+        applied = asyncio.run(migrate_all(database_url, services))
+    print("\n".join(applied) if applied else "nothing to migrate: every schema is up to date")
+    return 0
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    print(issue_token(settings.signing_key(create=True), role=args.role, subject=args.subject, ttl_seconds=args.ttl))
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.demo import run_demo
+
+    return run_demo(settings)
+
+
+def _events(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.operations import follow_events
+
+    return asyncio.run(follow_events(settings, topics=args.topic, from_beginning=args.from_beginning))
+
+
+def _dlq(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.operations import list_dead_letters, replay_dead_letters
+
+    if args.action == "replay":
+        return asyncio.run(replay_dead_letters(settings, args.service))
+    return asyncio.run(list_dead_letters(settings, args.service))
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="schuldenlab", description="The SchuldenlabNL platform.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="run the whole platform on this machine").set_defaults(func=_up)
+    run = sub.add_parser("run", help="run one service in the foreground")
+    run.add_argument("service", choices=SERVICES)
+    run.set_defaults(func=_run)
+    mig = sub.add_parser("migrate", help="apply database migrations")
+    mig.add_argument("service", nargs="?", choices=SERVICES)
+    mig.set_defaults(func=_migrate)
+    tok = sub.add_parser("token", help="print a signed access token")
+    tok.add_argument("--role", required=True, choices=ROLES)
+    tok.add_argument("--subject", default=None, help="who the token is for (default: the role)")
+    tok.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    tok.set_defaults(func=_token)
+    sub.add_parser("demo", help="walk the known proven projects through a running platform").set_defaults(func=_demo)
+    ev = sub.add_parser("events", help="follow the platform's events as they are published")
+    ev.add_argument("--topic", action="append", help="only this topic (repeatable)")
+    ev.add_argument("--from-beginning", action="store_true", help="start at the oldest retained event")
+    ev.set_defaults(func=_events)
+    dlq = sub.add_parser("dlq", help="inspect or replay a service's dead-letter topic")
+    dlq.add_argument("action", choices=("list", "replay"))
+    dlq.add_argument("service", choices=SERVICES)
+    dlq.set_defaults(func=_dlq)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        code = args.func(args, settings)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)

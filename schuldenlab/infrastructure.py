@@ -1,0 +1,63 @@
+"""The database and broker the platform runs on: configured ones, or embedded ones in the state directory."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator
+
+from schuldenlab_contracts.registry import EVENTS
+from servicekit.config import Settings
+from servicekit.consumer import dead_letter_topic
+
+from schuldenlab.embedded.kafka import EmbeddedKafka
+from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
+from schuldenlab.embedded.topics import TopicSpec
+from schuldenlab.services import SERVICES
+
+DATABASE_NAME = "schuldenlab"
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    database_url: str
+    kafka_bootstrap_servers: str | None
+    kafka_idempotence: bool
+    embedded: tuple[str, ...]  # which parts run embedded, for the operator's summary
+
+
+def platform_topics(partitions: int = 3) -> list[TopicSpec]:
+    """Every event topic of the contracts, plus one dead-letter topic per service."""
+    topics = [TopicSpec(spec.topic, partitions=partitions, compacted=spec.compacted) for spec in EVENTS]
+    topics += [TopicSpec(dead_letter_topic(service), partitions=1) for service in SERVICES]
+    return topics
+
+
+@contextlib.contextmanager
+def embedded_database(settings: Settings) -> Iterator[tuple[str, bool]]:
+    """The configured database URL, else an embedded PostgreSQL kept in `$SCHULDENLAB_HOME/postgres`."""
+    if settings.database_url:
+        yield settings.database_url, False
+        return
+    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+    server = EmbeddedPostgres(settings.home / "postgres", log_path=settings.home / "logs" / "postgres.log")
+    server.start()
+    try:
+        yield ensure_database(server.dsn, DATABASE_NAME), True
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def embedded_broker(settings: Settings) -> Iterator[tuple[str, bool]]:
+    """The configured Kafka, else an embedded Tansu broker (memory only: it forgets on restart)."""
+    if settings.kafka_bootstrap_servers:
+        yield settings.kafka_bootstrap_servers, False
+        return
+    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+    broker = EmbeddedKafka(log_path=settings.home / "logs" / "kafka.log")
+    broker.start()
+    try:
+        yield broker.bootstrap_servers, True
+    finally:
+        broker.stop()

@@ -1,0 +1,154 @@
+"""`schuldenlab up`: the whole platform on one machine, each service its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from servicekit.auth import issue_token
+from servicekit.config import Settings
+
+from schuldenlab.embedded.topics import ensure_topics
+from schuldenlab.infrastructure import embedded_broker, embedded_database, platform_topics
+from schuldenlab.migrations import migrate_all
+from schuldenlab.services import SERVICES
+from schuldenlab.state import clear_running, write_running
+
+
+class ServiceProcess:
+    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "schuldenlab", "run", name], env=env, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def exited(self) -> int | None:
+        return self.process.poll()
+
+    def terminate(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_or_kill(self, deadline: float) -> None:
+        try:
+            self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health/ready", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class _Stop(Exception):
+    pass
+
+
+def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
+    started = time.monotonic()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    logs = settings.home / "logs"
+    logs.mkdir(exist_ok=True)
+    key = settings.signing_key(create=True)
+
+    def on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise _Stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    processes: list[ServiceProcess] = []
+    try:
+        with embedded_database(settings) as (database_url, db_embedded), \
+                embedded_broker(settings) as (bootstrap, kafka_embedded):
+            idempotence = settings.kafka_idempotence and not kafka_embedded
+            asyncio.run(ensure_topics(bootstrap, platform_topics()))
+            for line in asyncio.run(migrate_all(database_url)):
+                print(f"  migrated {line}")
+            env = {**os.environ, "SCHULDENLAB_HOME": str(settings.home), "SCHULDENLAB_DATABASE_URL": database_url,
+                   "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                   "SCHULDENLAB_KAFKA_IDEMPOTENCE": "true" if idempotence else "false",
+                   "SCHULDENLAB_MIGRATE_ON_START": "false"}
+            try:
+                processes = [ServiceProcess(name, env, logs / f"{name}.log") for name in SERVICES]
+                _wait_until_ready(settings, processes, ready_timeout)
+                write_running(settings, database_url=database_url, kafka_bootstrap_servers=bootstrap,
+                              idempotence=idempotence)
+                _print_summary(settings, key, database_url, bootstrap, db_embedded, kafka_embedded,
+                               time.monotonic() - started)
+                _supervise(processes)
+                return 1  # a service stopped on its own
+            finally:
+                clear_running(settings)
+                _stop_all(processes)
+    except _Stop:
+        print("\nstopped; nothing left running", flush=True)
+        return 0
+
+
+def _wait_until_ready(settings: Settings, processes: list[ServiceProcess], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    pending = {p.name: p for p in processes}
+    while pending:
+        for name, proc in list(pending.items()):
+            if proc.exited() is not None:
+                raise SystemExit(f"{name} exited during start-up (code {proc.exited()}); its log:\n{proc.log_tail()}")
+            if _ready(settings.url_of(name)):
+                del pending[name]
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not ready after {timeout:.0f} s: {', '.join(pending)}; logs in {settings.home / 'logs'}")
+        time.sleep(0.1)
+
+
+def _print_summary(settings: Settings, key: str, database_url: str, bootstrap: str, db_embedded: bool,
+                   kafka_embedded: bool, seconds: float) -> None:
+    token = issue_token(key, role="operator", subject="operator", ttl_seconds=12 * 3600)
+    print(f"SchuldenlabNL platform ready in {seconds:.1f} s", flush=True)
+    for name in SERVICES:
+        url = settings.url_of(name)
+        print(f"  {name:<14} {url}   docs {url}/docs   events {url}/asyncapi")
+    print(f"  database       {'embedded ' if db_embedded else ''}{database_url}")
+    print(f"  kafka          {'embedded (memory only) ' if kafka_embedded else ''}{bootstrap}")
+    print(f"  logs           {settings.home / 'logs'}")
+    print(f"operator token (12 h):\n{token}")
+    print("Ctrl-C stops everything.", flush=True)
+
+
+def _supervise(processes: list[ServiceProcess]) -> None:
+    while True:
+        for proc in processes:
+            code = proc.exited()
+            if code is not None:
+                print(f"{proc.name} stopped unexpectedly (code {code}); stopping the platform. Its log:\n"
+                      f"{proc.log_tail()}", file=sys.stderr, flush=True)
+                return
+        time.sleep(0.5)
+
+
+def _stop_all(processes: list[ServiceProcess]) -> None:
+    # Ignore further Ctrl-C while we shut down, so nothing is left half-stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for proc in processes:
+        proc.terminate()
+    deadline = time.monotonic() + 15
+    for proc in processes:
+        proc.wait_or_kill(deadline)

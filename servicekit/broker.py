@@ -1,0 +1,94 @@
+"""The Kafka side of a service: one FastStream broker, documented publishers, and the consumer binding."""
+
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable, Sequence
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from schuldenlab_contracts.cloudevents import KafkaRecord
+from schuldenlab_contracts.registry import EVENTS, by_topic
+
+from servicekit.config import Settings
+from servicekit.consumer import DeadLetter, ReceivedRecord, dead_letter_topic
+from servicekit.metrics import REGISTRY
+
+log = logging.getLogger(__name__)
+
+
+def create_broker(settings: Settings, service: str) -> KafkaBroker:
+    """acks=all always; idempotence on unless switched off (the embedded broker cannot do it)."""
+    return KafkaBroker(
+        settings.require_kafka(),
+        client_id=f"schuldenlab-{service}",
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)],
+        description=f"SchuldenlabNL {service} service",
+        graceful_timeout=10.0,
+    )
+
+
+class Publishers:
+    """One FastStream publisher object per topic this service writes, so AsyncAPI documents each."""
+
+    def __init__(self, broker: KafkaBroker, service: str) -> None:
+        self._by_topic = {}
+        for spec in EVENTS:
+            if spec.source == service:
+                self._by_topic[spec.topic] = broker.publisher(
+                    spec.topic, title=f"{spec.topic}:publish", schema=spec.model,
+                    description=f"{spec.name} (ce_type {spec.ce_type}); CloudEvents binary mode, key = {spec.key_field}",
+                )
+        self._dead_letter = broker.publisher(
+            dead_letter_topic(service), title=f"{dead_letter_topic(service)}:publish",
+            description="Messages this service could not process: original key, value and headers, plus dlq_* headers",
+        )
+
+    async def publish_record(self, record: KafkaRecord) -> None:
+        publisher = self._by_topic.get(record.topic)
+        if publisher is None:
+            raise LookupError(f"this service does not publish to {record.topic}")
+        headers = {name: value.decode() for name, value in record.headers}
+        await publisher.publish(record.value, key=record.key, headers=headers)
+
+    async def publish_dead_letter(self, letter: DeadLetter) -> None:
+        await self._dead_letter.publish(letter.value, key=letter.key, headers=letter.headers)
+
+
+def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
+                  handle: Callable[[ReceivedRecord], Awaitable[object]]) -> None:
+    """Subscribe `handle` to the topics with manual acknowledgement (never FastStream's ACK_FIRST).
+
+    The offset is committed after `handle` returns (the effect has committed, or the message went to
+    the dead-letter topic); if `handle` raises, the partition is rewound to this message.
+    """
+    if not topics:
+        return
+    descriptions = ", ".join(f"{t} ({by_topic(t).name})" for t in topics)
+
+    @broker.subscriber(
+        *topics,
+        group_id=service,
+        ack_policy=AckPolicy.MANUAL,
+        auto_offset_reset="earliest",
+        title=f"{service}:consume",
+        description=f"Consumer group {service}: {descriptions}",
+    )
+    async def on_record(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        record = ReceivedRecord(
+            topic=raw.topic, partition=raw.partition, offset=raw.offset,
+            key=raw.key, value=raw.value, headers=tuple(raw.headers or ()),
+        )
+        try:
+            await handle(record)
+        except Exception:  # noqa: BLE001 - not even the DLQ took it: rewind, so nothing is skipped
+            log.exception("%s: could not process or dead-letter %s[%s]@%s; will redeliver",
+                          service, raw.topic, raw.partition, raw.offset)
+            await message.nack()
+            return
+        await message.ack()

@@ -1,0 +1,1 @@
+"""SQL migrations of the runtime library's own tables (outbox, inbox), applied into every service schema."""

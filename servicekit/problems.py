@@ -1,0 +1,79 @@
+"""Errors as RFC 9457 problem details, the one error format of every service."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any, Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error the API reports as it is; `conditions` lists each unmet condition of a 409."""
+
+    def __init__(self, status: int, detail: str, *, title: str | None = None,
+                 conditions: list[str] | None = None, errors: list[dict[str, str]] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.conditions = conditions
+        self.errors = errors
+
+
+def problem_response(request: Request, status: int, detail: str, *, title: str | None = None,
+                     headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://schuldenlab.nl/problems/{status}",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Pydantic errors as `{field, reason}` pairs a person can read."""
+    return [{"field": _field_name(tuple(e.get("loc", ()))), "reason": str(e.get("msg", "invalid"))} for e in errors]
+
+
+def install_problem_handlers(app: FastAPI, status_for: Mapping[type[Exception], int] | None = None) -> None:
+    """Every error leaves as problem+json; domain exceptions map to statuses via `status_for`."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(request, exc.status, exc.detail, title=exc.title,
+                                conditions=exc.conditions, errors=exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        summary = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
+        return problem_response(request, 422, f"Invalid input: {summary}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    for exc_type, status in (status_for or {}).items():
+        app.add_exception_handler(exc_type, _domain_handler(status))
+
+
+def _domain_handler(status: int):
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        conditions = getattr(exc, "conditions", None)
+        return problem_response(request, status, str(exc), conditions=list(conditions) if conditions else None)
+
+    return handler

@@ -1,0 +1,158 @@
+"""A service process: its definition, the runtime that wires pool, broker, relay and consumer, and its app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
+
+from servicekit import db
+from servicekit.broker import Publishers, bind_consumer, create_broker
+from servicekit.config import Settings
+from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
+from servicekit.migrate import load_migrations, migrate, runtime_migrations
+from servicekit.outbox import OutboxRelay
+from servicekit.problems import install_problem_handlers
+from servicekit.uow import UnitOfWork, transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """What a service brings; everything else is the same for all four services."""
+
+    name: str
+    description: str
+    migrations_package: str
+    uow_factory: Callable[[asyncpg.Connection], UnitOfWork]
+    routers: Sequence[APIRouter] = ()
+    handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    error_statuses: Mapping[type[Exception], int] = field(default_factory=dict)
+    background: Sequence[Callable[["ServiceRuntime"], Awaitable[None]]] = ()
+    version: str = "1.0.0"
+
+
+class ServiceRuntime:
+    """The I/O of one service process: pool, broker, publishers, outbox relay and event consumer."""
+
+    def __init__(self, definition: ServiceDefinition, settings: Settings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.schema = definition.name
+        self.dsn = settings.require_database_url()
+        self.broker = create_broker(settings, definition.name)
+        self.publishers = Publishers(self.broker, definition.name)
+        # Bound now so AsyncAPI documents it; the consumer itself needs the pool, made in start().
+        bind_consumer(self.broker, definition.name, topics_for(definition.handlers), self._handle)
+        self._pool: asyncpg.Pool | None = None
+        self._consumer: EventConsumer | None = None
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.schema}: the runtime has not started")
+        return self._pool
+
+    async def _handle(self, record: ReceivedRecord) -> object:
+        if self._consumer is None:
+            raise RuntimeError(f"{self.schema}: a message arrived before the runtime started")
+        return await self._consumer.handle(record)
+
+    def transaction(self):
+        """`async with runtime.transaction() as uow:` commits on success, rolls back on error."""
+        return transaction(self.pool, self.definition.uow_factory)
+
+    async def migrate(self) -> list[str]:
+        return await apply_migrations(self.dsn, self.definition)
+
+    async def start(self) -> None:
+        if self.settings.migrate_on_start:
+            await self.migrate()
+        self._pool = await db.create_pool(self.dsn, self.schema)
+        self._consumer = EventConsumer(
+            service=self.schema, pool=self._pool, uow_factory=self.definition.uow_factory,
+            handlers=self.definition.handlers, dead_letter=self.publishers.publish_dead_letter,
+            max_attempts=self.settings.consumer_max_attempts,
+            backoff_initial=self.settings.consumer_backoff_initial, backoff_max=self.settings.consumer_backoff_max,
+        )
+        relay = OutboxRelay(self._pool, self.publishers.publish_record, schema=self.schema,
+                            poll_interval=self.settings.outbox_poll_interval, dsn=self.dsn)
+        await self.broker.start()
+        self._tasks.append(asyncio.create_task(relay.run(), name=f"{self.schema}-outbox-relay"))
+        for job in self.definition.background:
+            self._tasks.append(asyncio.create_task(job(self), name=f"{self.schema}-{job.__name__}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.broker.stop()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready, reported as such
+            checks["database"] = f"failing: {type(exc).__name__}: {exc}"
+        try:
+            checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "failing: no answer"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"failing: {type(exc).__name__}: {exc}"
+        return checks
+
+
+async def apply_migrations(dsn: str, definition: ServiceDefinition) -> list[str]:
+    migrations = runtime_migrations() + load_migrations(definition.name, definition.migrations_package)
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await migrate(conn, definition.name, migrations)
+    finally:
+        await conn.close()
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+def create_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
+    """The HTTP app of a service; its lifespan starts and stops the runtime."""
+    from servicekit.http import operational_router  # late: http imports get_runtime from here
+
+    runtime = ServiceRuntime(definition, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title=f"SchuldenlabNL {definition.name}",
+        description=definition.description,
+        version=definition.version,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.state.signing_key = settings.signing_key(create=True)
+    install_problem_handlers(app, definition.error_statuses)
+    app.include_router(operational_router(definition, runtime))
+    for router in definition.routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,42 @@
+"""The unit of work: one database transaction in which a service changes state and writes its events."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator, Callable, TypeVar
+
+import asyncpg
+from pydantic import BaseModel
+from schuldenlab_contracts.cloudevents import CloudEvent, new_event, tombstone
+from schuldenlab_contracts.registry import EventSpec
+
+from servicekit import outbox
+
+
+class UnitOfWork:
+    """Base of every service's unit of work; subclasses add their repositories in `__init__`."""
+
+    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
+        self.conn = conn
+        self.schema = schema
+
+    async def publish(self, payload: BaseModel) -> CloudEvent:
+        """Record an event in the outbox, in this transaction: it is published if and only if we commit."""
+        event = new_event(payload)
+        await outbox.append(self.conn, event, schema=self.schema)
+        return event
+
+    async def publish_tombstone(self, spec: EventSpec, subject: str) -> CloudEvent:
+        event = tombstone(spec, subject)
+        await outbox.append(self.conn, event, schema=self.schema)
+        return event
+
+
+U = TypeVar("U", bound=UnitOfWork)
+
+
+@asynccontextmanager
+async def transaction(pool: asyncpg.Pool, factory: Callable[[asyncpg.Connection], U]) -> AsyncIterator[U]:
+    """Commit when the block ends normally, roll back when it raises."""
+    async with pool.acquire() as conn, conn.transaction():
+        yield factory(conn)

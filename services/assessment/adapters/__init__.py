@@ -1,0 +1,1 @@
+"""The assessment's adapters: everything that touches PostgreSQL."""

@@ -1,0 +1,14 @@
+"""The assessment's unit of work on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncpg
+from servicekit.uow import UnitOfWork
+
+from assessment.adapters.repository import PostgresAssessmentRepository
+
+
+class PostgresAssessmentUnitOfWork(UnitOfWork):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        super().__init__(conn, schema="assessment")
+        self.assessments = PostgresAssessmentRepository(conn)

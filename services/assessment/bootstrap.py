@@ -1,0 +1,22 @@
+"""Wires the assessment service."""
+
+from __future__ import annotations
+
+from servicekit.service import ServiceDefinition
+
+from assessment.adapters.uow import PostgresAssessmentUnitOfWork
+from assessment.domain.errors import AssessmentNotFound
+from assessment.entrypoints.http import router
+from assessment.entrypoints.messages import HANDLERS
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="assessment",
+        description="Assessments of submitted projects against the afwegingskader, board reviews and decisions.",
+        migrations_package="assessment.migrations",
+        uow_factory=PostgresAssessmentUnitOfWork,
+        routers=[router],
+        handlers=HANDLERS,
+        error_statuses={AssessmentNotFound: 404},
+    )

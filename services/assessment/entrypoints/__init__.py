@@ -1,0 +1,1 @@
+"""The assessment's entrypoints: HTTP routes and event handlers."""

@@ -1,0 +1,1 @@
+"""The catalogue's adapters: everything that touches PostgreSQL."""

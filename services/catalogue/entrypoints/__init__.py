@@ -1,0 +1,1 @@
+"""The catalogue's entrypoints: HTTP routes and event handlers, translating into commands."""

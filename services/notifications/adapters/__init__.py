@@ -1,0 +1,1 @@
+"""Notifications' adapters: everything that touches PostgreSQL."""

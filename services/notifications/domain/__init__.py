@@ -1,0 +1,1 @@
+"""Notifications' domain: webhook subscriptions and deliveries. No I/O here."""

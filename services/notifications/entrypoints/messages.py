@@ -1,0 +1,18 @@
+"""Event handlers of the notifications service: every platform event is recorded."""
+
+from __future__ import annotations
+
+from schuldenlab_contracts.cloudevents import CloudEvent
+from schuldenlab_contracts.registry import EVENTS
+
+from notifications.domain.model import ReceivedEvent
+from notifications.service_layer import handlers
+
+
+async def on_any_event(payload, event: CloudEvent, uow) -> None:
+    received = ReceivedEvent(event_id=event.id, ce_type=event.type, subject=event.subject, source=event.source,
+                             time=event.time, data=event.data)
+    await handlers.record_event(received, uow)
+
+
+HANDLERS = {spec.ce_type: on_any_event for spec in EVENTS}

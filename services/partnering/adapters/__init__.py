@@ -1,0 +1,1 @@
+"""Partnering's adapters: everything that touches PostgreSQL."""

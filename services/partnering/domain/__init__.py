@@ -1,0 +1,1 @@
+"""Partnering's domain: local labs, partners, implementations, funding, impact and handover. No I/O here."""

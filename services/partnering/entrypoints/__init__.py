@@ -1,0 +1,1 @@
+"""Partnering's entrypoints: HTTP routes and event handlers."""

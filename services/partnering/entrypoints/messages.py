@@ -1,0 +1,24 @@
+"""Event handlers of the partnering service."""
+
+from __future__ import annotations
+
+import uuid
+
+from schuldenlab_contracts.cloudevents import CloudEvent
+from schuldenlab_contracts.events import CatalogueProject
+from schuldenlab_contracts.registry import by_model
+
+from partnering.domain.model import CatalogueEntry
+from partnering.service_layer import handlers
+
+
+async def on_catalogue_project(payload: CatalogueProject | None, event: CloudEvent, uow) -> None:
+    if payload is None:  # a tombstone: the project left the catalogue
+        await handlers.forget_catalogue_entry(uuid.UUID(event.subject), uow)
+        return
+    entry = CatalogueEntry(project_id=payload.project_id, name=payload.name, status=str(payload.status),
+                           revision=payload.revision)
+    await handlers.record_catalogue_entry(entry, uow)
+
+
+HANDLERS = {by_model(CatalogueProject).ce_type: on_catalogue_project}

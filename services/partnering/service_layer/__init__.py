@@ -1,0 +1,1 @@
+"""Partnering's use cases."""

@@ -1,0 +1,51 @@
+"""Shared fixtures: a PostgreSQL server and a Kafka broker, started lazily once per test session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """DSN of the test server: $SCHULDENLAB_TEST_DATABASE_URL, else an embedded PostgreSQL."""
+    external = os.environ.get("SCHULDENLAB_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    # Imported here so that unit-only runs never load the server machinery.
+    from schuldenlab.embedded.postgres import EmbeddedPostgres
+
+    root = tmp_path_factory.mktemp("postgres")
+    with EmbeddedPostgres(root / "data", log_path=root / "postgres.log") as server:
+        yield server.dsn
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers: $SCHULDENLAB_TEST_KAFKA_BOOTSTRAP_SERVERS, else an embedded broker."""
+    external = os.environ.get("SCHULDENLAB_TEST_KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield external
+        return
+    from schuldenlab.embedded.kafka import EmbeddedKafka
+
+    log_path = tmp_path_factory.mktemp("kafka") / "tansu.log"
+    with EmbeddedKafka(log_path=log_path) as broker:
+        yield broker.bootstrap_servers
+
+
+@pytest.fixture
+def fresh_database(postgres_dsn: str) -> Iterator[str]:
+    """DSN of a new, empty database for one test; dropped (WITH (FORCE)) afterwards."""
+    from schuldenlab.embedded.postgres import drop_database, ensure_database
+
+    name = f"test_{uuid.uuid4().hex}"
+    dsn = ensure_database(postgres_dsn, name)
+    try:
+        yield dsn
+    finally:
+        drop_database(postgres_dsn, name)

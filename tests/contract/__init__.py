@@ -1,0 +1,1 @@
+"""Contract tests: schemas, compatibility rules and CloudEvents envelope conformance."""
