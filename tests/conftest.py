@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 from collections.abc import Iterator
 
 import pytest
@@ -49,3 +50,17 @@ def fresh_database(postgres_dsn: str) -> Iterator[str]:
         yield dsn
     finally:
         drop_database(postgres_dsn, name)
+
+
+@pytest.fixture
+def fresh_kafka(tmp_path: "os.PathLike[str]") -> Iterator[str]:
+    """A broker of its own for one test, with the platform's topics: no test sees another's events."""
+    import asyncio
+
+    from schuldenlab.embedded.kafka import EmbeddedKafka
+    from schuldenlab.embedded.topics import ensure_topics
+    from schuldenlab.infrastructure import platform_topics
+
+    with EmbeddedKafka(log_path=Path(tmp_path) / "tansu.log") as broker:
+        asyncio.run(ensure_topics(broker.bootstrap_servers, platform_topics()))
+        yield broker.bootstrap_servers

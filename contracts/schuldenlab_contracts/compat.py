@@ -111,8 +111,9 @@ class _Walk:
         self._active: set[tuple[int, int]] = set()
 
     def run(self) -> list[str]:
-        return list(self.node(_resolve(self.a_root, self.a_root),
-                              _resolve(self.b_root, self.b_root), "$"))
+        return list(
+            self.node(_resolve(self.a_root, self.a_root), _resolve(self.b_root, self.b_root), "$")
+        )
 
     def say(self, path: str, backward: str, forward: str) -> str:
         return f"{path}: {forward if self.forward else backward}"
@@ -140,8 +141,11 @@ class _Walk:
                 if match is None:
                     b_types = set().union(*(_types(x) for x in b_branches))
                     lost = ", ".join(sorted(a_types - b_types) or sorted(a_types))
-                    yield self.say(path, f"type narrowed; no longer accepts {lost}",
-                                   f"type widened; now also accepts {lost}")
+                    yield self.say(
+                        path,
+                        f"type narrowed; no longer accepts {lost}",
+                        f"type widened; now also accepts {lost}",
+                    )
                 else:
                     yield from self.constraints(a_branch, match, path)
         finally:
@@ -150,27 +154,36 @@ class _Walk:
     def constraints(self, a: dict[str, Any], b: dict[str, Any], path: str) -> Iterator[str]:
         a_enum, b_enum = _enum(a), _enum(b)
         if b_enum is not None and a_enum is None:
-            yield self.say(path, f"enum restriction added ({b_enum})",
-                           f"enum restriction dropped (was {b_enum})")
+            yield self.say(
+                path,
+                f"enum restriction added ({b_enum})",
+                f"enum restriction dropped (was {b_enum})",
+            )
         elif b_enum is not None and a_enum is not None:
             missing = ", ".join(repr(v) for v in a_enum if v not in b_enum)
             if missing:
-                yield self.say(path, f"enum value(s) removed: {missing}",
-                               f"enum value(s) added: {missing}")
+                yield self.say(
+                    path, f"enum value(s) removed: {missing}", f"enum value(s) added: {missing}"
+                )
 
         for keyword in (*_MAX_BOUNDS, *_MIN_BOUNDS):
             if keyword not in b:
                 continue
             if keyword not in a:
-                yield self.say(path, f"{keyword} {b[keyword]} added",
-                               f"{keyword} {b[keyword]} dropped")
+                yield self.say(
+                    path, f"{keyword} {b[keyword]} added", f"{keyword} {b[keyword]} dropped"
+                )
             elif _tighter(keyword, a[keyword], b[keyword]):
-                yield self.say(path, f"{keyword} tightened from {a[keyword]} to {b[keyword]}",
-                               f"{keyword} loosened from {b[keyword]} to {a[keyword]}")
+                yield self.say(
+                    path,
+                    f"{keyword} tightened from {a[keyword]} to {b[keyword]}",
+                    f"{keyword} loosened from {b[keyword]} to {a[keyword]}",
+                )
         for keyword in ("pattern", "format"):
             if keyword in b and keyword not in a:
-                yield self.say(path, f"{keyword} {b[keyword]!r} added",
-                               f"{keyword} {b[keyword]!r} dropped")
+                yield self.say(
+                    path, f"{keyword} {b[keyword]!r} added", f"{keyword} {b[keyword]!r} dropped"
+                )
             elif keyword in b and b[keyword] != a[keyword] and not self.forward:
                 yield f"{path}: {keyword} changed from {a[keyword]!r} to {b[keyword]!r}"
         if b.get("uniqueItems") is True and a.get("uniqueItems") is not True:
@@ -179,16 +192,22 @@ class _Walk:
         if "object" in _types(a):
             yield from self.objects(a, b, path)
         if "array" in _types(a) and isinstance(a.get("items"), dict):
-            yield from self.node(_resolve(a["items"], self.a_root),
-                                 _resolve(b.get("items", {}), self.b_root), f"{path}[]")
+            yield from self.node(
+                _resolve(a["items"], self.a_root),
+                _resolve(b.get("items", {}), self.b_root),
+                f"{path}[]",
+            )
 
     def objects(self, a: dict[str, Any], b: dict[str, Any], path: str) -> Iterator[str]:
         a_props: dict[str, Any] = a.get("properties", {})
         b_props: dict[str, Any] = b.get("properties", {})
         for name, a_prop in a_props.items():
             if name in b_props:
-                yield from self.node(_resolve(a_prop, self.a_root),
-                                     _resolve(b_props[name], self.b_root), f"{path}.{name}")
+                yield from self.node(
+                    _resolve(a_prop, self.a_root),
+                    _resolve(b_props[name], self.b_root),
+                    f"{path}.{name}",
+                )
             elif not self.forward:
                 yield f"{path}.{name}: property removed (or renamed)"
             # forward: a property only the new schema has is fine, old readers ignore it

@@ -18,9 +18,9 @@ from .registry import EVENTS
 
 __all__ = [
     "SCHEMA_DIR",
+    "breaking_against",
     "breaking_changes",
     "check",
-    "compat",
     "generated_schemas",
     "main",
     "render",
@@ -28,7 +28,6 @@ __all__ = [
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "v1"
 ID_BASE = "https://schuldenlab.nl/schemas/v1/"
-
 
 
 def generated_schemas() -> dict[str, dict[str, Any]]:
@@ -86,7 +85,7 @@ def check(directory: Path = SCHEMA_DIR) -> list[str]:
     return problems
 
 
-def compat(baseline: Path) -> list[str]:
+def breaking_against(baseline: Path) -> list[str]:
     """Breaking changes of the generated schemas against the schema files in `baseline`."""
     current = generated_schemas()
     problems: list[str] = []
@@ -123,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         if not args.compat.is_dir():
             parser.error(f"baseline directory not found: {args.compat}")
-        problems = compat(args.compat)
+        problems = breaking_against(args.compat)
         hint = "breaking changes need a new .v2 event (topic and ce_type), not a change to v1"
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -209,10 +209,12 @@ def _die_with_parent(sig: int):
     """preexec_fn: the kernel sends `sig` to the child when its parent thread dies (Linux only)."""
     if not sys.platform.startswith("linux"):
         return None
+    # Looked up before the fork: the child should not need the dynamic loader's lock.
+    prctl = ctypes.CDLL(None).prctl
 
     def set_signal() -> None:
         # Best effort: a start must never fail on it.
         with contextlib.suppress(Exception):
-            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+            prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
     return set_signal

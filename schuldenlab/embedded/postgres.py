@@ -66,7 +66,7 @@ class EmbeddedPostgres:
         self._port: int | None = None
         self._proc: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
-        self._user = _ensure_system_user() if os.geteuid() == 0 else None
+        self._user: pwd.struct_passwd | None = None
 
     @property
     def dsn(self) -> str:
@@ -78,6 +78,8 @@ class EmbeddedPostgres:
         """Initialise the data dir if needed, start the server and wait until it accepts clients."""
         if self._proc is not None and self._proc.poll() is None:
             return self.dsn
+        if os.geteuid() == 0 and self._user is None:
+            self._user = _ensure_system_user()
         self._prepare_data_dir()
         self._clear_stale_lock()
         # A port we picked may be taken before postgres binds it: then try another one.
@@ -394,10 +396,12 @@ def _die_with_parent(sig: int):
     """
     if not sys.platform.startswith("linux"):
         return None
+    # Looked up before the fork: the child should not need the dynamic loader's lock.
+    prctl = ctypes.CDLL(None).prctl
 
     def set_signal() -> None:
         # Best effort: a start must never fail on it.
         with contextlib.suppress(Exception):
-            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+            prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
     return set_signal

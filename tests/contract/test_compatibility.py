@@ -1,4 +1,4 @@
-"""breaking_changes spots every change that breaks v1 and lets additive changes through."""
+"""breaking_changes spots changes that break old or new readers, and lets additive ones through."""
 
 from enum import StrEnum
 from typing import Annotated
@@ -59,7 +59,22 @@ def test_a_new_optional_field_is_not_breaking():
     assert _changes(New) == []
 
 
-def test_widening_types_bounds_and_enums_is_not_breaking():
+def test_documentation_changes_are_not_breaking():
+    class New(Closed):
+        """Now with a docstring."""
+
+        name: Annotated[str, Field(max_length=100, description="The name", title="Naam")]
+        count: Annotated[int, Field(ge=0, examples=[3])]
+        score: float
+        colour: Colour
+        tags: Annotated[list[str], Field(max_length=10)]
+        inner: Inner
+        note: str | None = None
+
+    assert _changes(New) == []
+
+
+def test_widening_is_breaking_because_old_consumers_would_refuse_the_new_values():
     class WiderInner(Closed):
         city: str
         size: int | str | None = None
@@ -73,7 +88,13 @@ def test_widening_types_bounds_and_enums_is_not_breaking():
         inner: WiderInner
         note: str | None = None
 
-    assert _changes(New) == []
+    assert sorted(_changes(New)) == [
+        "$.colour: enum value(s) added: 'blue'",
+        "$.count: minimum 0 dropped",
+        "$.inner.size: type widened; now also accepts string",
+        "$.name: maxLength loosened from 100 to 500",
+        "$.tags: maxItems 10 dropped",
+    ]
 
 
 def test_a_removed_property_is_breaking():
