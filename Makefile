@@ -31,6 +31,7 @@ e2e: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m schuldenlab_contracts.schemas --check
+	$(BIN)/python -m schuldenlab_contracts.schemas --compat contracts/schemas/baseline/v1
 
 schemas: $(STAMP)
 	$(BIN)/python -m schuldenlab_contracts.schemas --write

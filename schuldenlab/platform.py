@@ -87,6 +87,9 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
                    "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                    "SCHULDENLAB_KAFKA_IDEMPOTENCE": "true" if idempotence else "false",
                    "SCHULDENLAB_MIGRATE_ON_START": "false"}
+            if kafka_embedded and "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS" not in os.environ:
+                # Tansu admits a consumer to its group only after half the session timeout.
+                env["SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS"] = "3000"
             try:
                 processes = [ServiceProcess(name, env, logs / f"{name}.log") for name in SERVICES]
                 _wait_until_ready(settings, processes, ready_timeout)

@@ -59,8 +59,13 @@ class Publishers:
         await self._dead_letter.publish(letter.value, key=letter.key, headers=letter.headers)
 
 
+async def _undecoded(message: object) -> None:
+    """The consumer reads the raw record itself: FastStream must not parse (and choke on) the value first."""
+    return None
+
+
 def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
-                  handle: Callable[[ReceivedRecord], Awaitable[object]]) -> None:
+                  handle: Callable[[ReceivedRecord], Awaitable[object]], *, session_timeout_ms: int = 10_000) -> None:
     """Subscribe `handle` to the topics with manual acknowledgement (never FastStream's ACK_FIRST).
 
     The offset is committed after `handle` returns (the effect has committed, or the message went to
@@ -75,6 +80,9 @@ def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
         group_id=service,
         ack_policy=AckPolicy.MANUAL,
         auto_offset_reset="earliest",
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=max(100, session_timeout_ms // 4),
+        decoder=_undecoded,
         title=f"{service}:consume",
         description=f"Consumer group {service}: {descriptions}",
     )

@@ -50,7 +50,8 @@ class ServiceRuntime:
         self.broker = create_broker(settings, definition.name)
         self.publishers = Publishers(self.broker, definition.name)
         # Bound now so AsyncAPI documents it; the consumer itself needs the pool, made in start().
-        bind_consumer(self.broker, definition.name, topics_for(definition.handlers), self._handle)
+        bind_consumer(self.broker, definition.name, topics_for(definition.handlers), self._handle,
+                      session_timeout_ms=settings.kafka_session_timeout_ms)
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._tasks: list[asyncio.Task] = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -53,7 +53,7 @@ def fresh_database(postgres_dsn: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def fresh_kafka(tmp_path: "os.PathLike[str]") -> Iterator[str]:
+def fresh_kafka(tmp_path: os.PathLike[str]) -> Iterator[str]:
     """A broker of its own for one test, with the platform's topics: no test sees another's events."""
     import asyncio
 

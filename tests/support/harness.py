@@ -31,6 +31,8 @@ def service_settings(database_url: str, kafka: str, home: Path, **overrides: str
         "SCHULDENLAB_CONSUMER_BACKOFF_INITIAL": "0.05",
         "SCHULDENLAB_CONSUMER_BACKOFF_MAX": "0.2",
         "SCHULDENLAB_CONSUMER_MAX_ATTEMPTS": "3",
+        # The embedded broker lets a consumer join only after half the session timeout.
+        "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "2000",
         **overrides,
     }
     return Settings.from_env(env)

@@ -1,0 +1,38 @@
+"""A minimal service for testing the runtime: it records an effect per ProjectSubmitted, or fails on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import asyncpg
+from schuldenlab_contracts.events import ProjectSubmitted
+from schuldenlab_contracts.registry import by_model
+from servicekit.service import ServiceDefinition
+from servicekit.uow import UnitOfWork
+
+NAME = "probe"
+
+
+@dataclass
+class Behaviour:
+    failing_names: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+
+class ProbeUnitOfWork(UnitOfWork):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        super().__init__(conn, schema=NAME)
+
+
+def definition(behaviour: Behaviour) -> ServiceDefinition:
+    async def on_submitted(payload: ProjectSubmitted, event, uow: ProbeUnitOfWork) -> None:
+        behaviour.calls.append(payload.name)
+        await uow.conn.execute("INSERT INTO effects (event_id, name) VALUES ($1, $2)", payload.project_id, payload.name)
+        if payload.name in behaviour.failing_names:
+            # Raised after the write: the effect must roll back with the failure.
+            raise RuntimeError(f"probe told to fail on {payload.name}")
+
+    return ServiceDefinition(
+        name=NAME, description="runtime test probe", migrations_package="tests.integration.runtime.probe_migrations",
+        uow_factory=ProbeUnitOfWork, handlers={by_model(ProjectSubmitted).ce_type: on_submitted},
+    )

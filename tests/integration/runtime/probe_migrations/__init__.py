@@ -1,0 +1,1 @@
+"""Migrations of the probe service used by the runtime tests."""

@@ -1,0 +1,121 @@
+"""Consumer semantics against a real broker: idempotence, dead letters, and offsets committed after effects."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schuldenlab.embedded.topics import TopicSpec, ensure_topics
+from tests.integration.runtime.probe import Behaviour
+from tests.integration.runtime.support import effects, event_for, record_of, running_probe
+from tests.support.harness import eventually, service_settings
+from tests.support.kafka import produce, read_topic
+
+pytestmark = pytest.mark.integration
+
+TOPIC = "catalogue.project-submitted.v1"
+
+
+@pytest.fixture
+async def probe_topics(fresh_kafka):
+    await ensure_topics(fresh_kafka, [TopicSpec("probe.dlq.v1", partitions=1)])
+    return fresh_kafka
+
+
+async def send(bootstrap, event):
+    record = record_of(event)
+    await produce(bootstrap, record.topic, key=record.key, value=record.value, headers=list(record.headers))
+
+
+async def test_a_duplicate_delivery_has_exactly_one_effect(fresh_database, probe_topics, tmp_path):
+    settings = service_settings(fresh_database, probe_topics, tmp_path)
+    behaviour = Behaviour()
+    duplicated = event_for("Dubbel")
+    async with running_probe(settings, behaviour):
+        await send(probe_topics, duplicated)
+        await send(probe_topics, duplicated)  # the same ce_id again, as an at-least-once producer may do
+        await send(probe_topics, event_for("Daarna"))
+        await eventually(lambda: _has(fresh_database, "Daarna"))
+        await eventually(lambda: _async(behaviour.calls.count("Dubbel") >= 1))
+    assert (await effects(fresh_database)).count("Dubbel") == 1
+
+
+async def test_a_poison_message_goes_to_the_dead_letter_topic_and_the_next_is_processed(
+        fresh_database, probe_topics, tmp_path):
+    settings = service_settings(fresh_database, probe_topics, tmp_path)
+    good = event_for("Na het gif")
+    record = record_of(good)
+    async with running_probe(settings, Behaviour()):
+        # Same key, so the same partition: the poison message sits right before the good one.
+        await produce(probe_topics, TOPIC, key=record.key, value=b"{not json", headers=list(record.headers))
+        await send(probe_topics, good)
+        await eventually(lambda: _has(fresh_database, "Na het gif"))
+    [letter] = await read_topic(probe_topics, "probe.dlq.v1", expect=1)
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert letter.value == b"{not json" and letter.key == record.key
+    assert headers["dlq_original_topic"] == TOPIC
+    assert headers["dlq_error_type"] == "ContractViolation"
+    assert headers["dlq_attempts"] == "0"
+    assert headers["ce_id"] == good.id  # the original headers travel along
+
+
+async def test_a_handler_failing_every_retry_is_dead_lettered_and_the_partition_moves_on(
+        fresh_database, probe_topics, tmp_path):
+    settings = service_settings(fresh_database, probe_topics, tmp_path)
+    behaviour = Behaviour(failing_names={"Altijd fout"})
+    failing = event_for("Altijd fout")
+    async with running_probe(settings, behaviour):
+        await send(probe_topics, failing)
+        await send(probe_topics, event_for("Volgende"))
+        await eventually(lambda: _has(fresh_database, "Volgende"))
+    assert behaviour.calls.count("Altijd fout") == settings.consumer_max_attempts
+    assert "Altijd fout" not in await effects(fresh_database)  # each failed attempt rolled back
+    [letter] = await read_topic(probe_topics, "probe.dlq.v1", expect=1)
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert headers["dlq_attempts"] == str(settings.consumer_max_attempts)
+    assert "probe told to fail on Altijd fout" in headers["dlq_error"]
+
+
+async def test_a_failing_handler_does_not_commit_its_offset_and_the_message_is_redelivered(
+        fresh_database, probe_topics, tmp_path):
+    # Retries that outlast the test: the message is still failing when the service stops.
+    settings = service_settings(fresh_database, probe_topics, tmp_path, SCHULDENLAB_CONSUMER_MAX_ATTEMPTS="10000")
+    behaviour = Behaviour(failing_names={"Nog niet"})
+    event = event_for("Nog niet")
+    async with running_probe(settings, behaviour):
+        await send(probe_topics, event)
+        await eventually(lambda: _async(len(behaviour.calls) >= 3))
+        committed = await _committed_offsets(probe_topics, "probe")
+    assert all(offset <= 0 for offset in committed.values()), committed  # nothing past the failing message
+
+    behaviour.failing_names.clear()  # the cause is fixed; a restarted service gets the message again
+    async with running_probe(settings, behaviour):
+        await eventually(lambda: _has(fresh_database, "Nog niet"))
+        await eventually(lambda: _committed_past_zero(probe_topics))
+
+
+async def _committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
+    """The group's committed offsets, read without joining the group (assign, never subscribe)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        return {tp: (await consumer.committed(tp)) or -1 for tp in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def _committed_past_zero(bootstrap: str) -> bool:
+    return any(offset >= 1 for offset in (await _committed_offsets(bootstrap, "probe")).values())
+
+
+async def _has(dsn: str, name: str) -> bool:
+    return name in await effects(dsn)
+
+
+async def _async(value):
+    await asyncio.sleep(0)
+    return value
