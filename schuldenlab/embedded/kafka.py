@@ -23,7 +23,11 @@ _METADATA = 3
 
 
 class EmbeddedKafka:
-    """One Tansu broker on 127.0.0.1. Storage is memory only: topics vanish when it stops."""
+    """One Tansu broker on 127.0.0.1. Storage is memory only: topics vanish when it stops.
+
+    Start it from a long-lived thread: the broker gets SIGTERM when the thread that started it
+    (or our whole process) dies, so a killed CLI does not leave it running.
+    """
 
     def __init__(self, *, port: int | None = None, log_path: Path | None = None):
         self._wanted_port = port

@@ -11,6 +11,8 @@ from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 @dataclass(frozen=True)
 class TopicSpec:
+    """A topic the platform needs; a compacted one keeps the latest record per key."""
+
     name: str
     partitions: int = 3
     compacted: bool = False
