@@ -45,6 +45,18 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.embedded.topics import ensure_topics
+    from schuldenlab.infrastructure import platform_topics
+    from schuldenlab.state import with_running_platform
+
+    settings = with_running_platform(settings)
+    created = asyncio.run(ensure_topics(settings.require_kafka(), platform_topics(args.partitions),
+                                        replication_factor=args.replication_factor))
+    print("\n".join(f"created {name}" for name in created) or "every topic exists already")
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from schuldenlab.demo import run_demo
 
@@ -80,6 +92,10 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--subject", default=None, help="who the token is for (default: the role)")
     tok.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
     tok.set_defaults(func=_token)
+    top = sub.add_parser("topics", help="create the platform's topics on the configured Kafka (idempotent)")
+    top.add_argument("--partitions", type=int, default=6)
+    top.add_argument("--replication-factor", type=int, default=1)
+    top.set_defaults(func=_topics)
     sub.add_parser("demo", help="walk the known proven projects through a running platform").set_defaults(func=_demo)
     ev = sub.add_parser("events", help="follow the platform's events as they are published")
     ev.add_argument("--topic", action="append", help="only this topic (repeatable)")

@@ -57,7 +57,6 @@ class Settings:
     consumer_backoff_max: float = 5.0
     migrate_on_start: bool = True
     log_level: str = "INFO"
-    public_base_url: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -81,7 +80,6 @@ class Settings:
             consumer_backoff_max=_number(env, "SCHULDENLAB_CONSUMER_BACKOFF_MAX", 5.0),
             migrate_on_start=_bool(env, "SCHULDENLAB_MIGRATE_ON_START", True),
             log_level=(env.get("SCHULDENLAB_LOG_LEVEL") or "INFO").upper(),
-            public_base_url=env.get("SCHULDENLAB_PUBLIC_BASE_URL") or None,
             extra={k: v for k, v in env.items() if k.startswith("SCHULDENLAB_")},
         )
 
