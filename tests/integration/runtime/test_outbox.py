@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -155,3 +156,23 @@ async def test_two_relays_on_one_schema_publish_each_row_once(catalogue_db):
     finally:
         await pool.close()
     assert sorted(published) == sorted(e.id for e in events)
+
+
+async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll_interval(catalogue_db):
+    published = asyncio.Event()
+
+    async def publish(record: KafkaRecord) -> None:
+        published.set()
+
+    pool = await create_pool(catalogue_db, "catalogue")
+    relay = OutboxRelay(pool, publish, schema="catalogue", poll_interval=60, dsn=catalogue_db)
+    task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.sleep(0.5)  # the relay has done its first pass and is waiting (for up to 60 s)
+        await append_committed(catalogue_db, event_for("Gewekt"))
+        await asyncio.wait_for(published.wait(), timeout=5)  # only NOTIFY can be this quick
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await pool.close()
