@@ -175,8 +175,8 @@ class OutboxRelay:
                 self._wake.clear()
                 try:
                     await self.publish_pending()
-                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                    log.warning("outbox %s: relay pass failed, will retry: %r", self._schema, exc)
+                except Exception:  # noqa: BLE001 - the relay must outlive any one failed pass
+                    log.exception("outbox %s: relay pass failed; retrying after the poll interval", self._schema)
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
                 except asyncio.TimeoutError:

@@ -87,9 +87,14 @@ class ServiceRuntime:
         relay = OutboxRelay(self._pool, self.publishers.publish_record, schema=self.schema,
                             poll_interval=self.settings.outbox_poll_interval, dsn=self.dsn)
         await self.broker.start()
-        self._tasks.append(asyncio.create_task(relay.run(), name=f"{self.schema}-outbox-relay"))
+        self._spawn(relay.run(), "outbox-relay")
         for job in self.definition.background:
-            self._tasks.append(asyncio.create_task(job(self), name=f"{self.schema}-{job.__name__}"))
+            self._spawn(job(self), job.__name__)
+
+    def _spawn(self, coroutine, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=f"{self.schema}-{name}")
+        task.add_done_callback(_report_death)
+        self._tasks.append(task)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -115,6 +120,12 @@ class ServiceRuntime:
         except Exception as exc:  # noqa: BLE001
             checks["broker"] = f"failing: {type(exc).__name__}: {exc}"
         return checks
+
+
+def _report_death(task: asyncio.Task) -> None:
+    # A background loop that ends by itself is a bug worth shouting about, not a silent stop.
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s died", task.get_name(), exc_info=task.exception())
 
 
 async def apply_migrations(dsn: str, definition: ServiceDefinition) -> list[str]:
