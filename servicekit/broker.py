@@ -29,6 +29,8 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)],
         description=f"SchuldenlabNL {service} service",
         graceful_timeout=10.0,
+        # Two access-log lines per message at INFO drown the useful lines; they stay available at DEBUG.
+        log_level=logging.DEBUG,
     )
 
 

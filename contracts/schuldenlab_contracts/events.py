@@ -260,6 +260,11 @@ class ProjectAssessed(ContractModel):
     portfolio: PortfolioFit = Field(description="How the project fits the portfolio.")
     rationale: Text = Field(description="The board's reasons for the verdict.")
     decided_at: AwareDatetime = Field(description="When the board decided.")
+    override_reason: Text | None = Field(
+        default=None,
+        description="The board's written reason for deciding 'proven' against the reviews' majority; "
+        "absent when the reviews carried the verdict.",
+    )
 
 
 class LabFormed(ContractModel):

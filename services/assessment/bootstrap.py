@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from servicekit.service import ServiceDefinition
-
 from assessment.adapters.uow import PostgresAssessmentUnitOfWork
-from assessment.domain.errors import AssessmentNotFound
+from assessment.domain.errors import AssessmentConflict, AssessmentNotFound
 from assessment.entrypoints.http import router
 from assessment.entrypoints.messages import HANDLERS
+from servicekit.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
@@ -18,5 +17,5 @@ def definition() -> ServiceDefinition:
         uow_factory=PostgresAssessmentUnitOfWork,
         routers=[router],
         handlers=HANDLERS,
-        error_statuses={AssessmentNotFound: 404},
+        error_statuses={AssessmentNotFound: 404, AssessmentConflict: 409},
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from servicekit.service import ServiceDefinition
-
 from partnering.adapters.uow import PostgresPartneringUnitOfWork
+from partnering.domain.errors import NotFound, PartneringConflict
+from partnering.entrypoints.http import router
 from partnering.entrypoints.messages import HANDLERS
+from servicekit.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
@@ -14,6 +15,7 @@ def definition() -> ServiceDefinition:
         description="Local labs, partners, implementations of proven projects, funding, impact and handover.",
         migrations_package="partnering.migrations",
         uow_factory=PostgresPartneringUnitOfWork,
-        routers=[],
+        routers=[router],
         handlers=HANDLERS,
+        error_statuses={PartneringConflict: 409, NotFound: 404},
     )

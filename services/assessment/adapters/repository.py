@@ -1,4 +1,4 @@
-"""Assessments in the `assessment` schema."""
+"""Assessments, reviews and the portfolio in the `assessment` schema."""
 
 from __future__ import annotations
 
@@ -6,32 +6,108 @@ import uuid
 
 import asyncpg
 
-from assessment.domain.model import Assessment, AssessmentStatus
+from assessment.adapters import codec
+from assessment.domain.model import Assessment, AssessmentStatus, Review, Seat
+from assessment.domain.portfolio import PortfolioProject
 
 
-def _assessment(row: asyncpg.Record) -> Assessment:
-    return Assessment(id=row["id"], project_id=row["project_id"], revision=row["revision"],
-                      project_name=row["project_name"], phases=tuple(row["phases"]),
-                      status=AssessmentStatus(row["status"]), opened_at=row["opened_at"])
+def _review(row: asyncpg.Record) -> Review:
+    return Review(reviewer=row["reviewer"], seat=Seat(row["seat"]) if row["seat"] else None,
+                  findings=codec.findings_from_json(row["findings"]), notes=row["notes"],
+                  recorded_at=row["recorded_at"], revised_at=row["revised_at"], version=row["version"])
+
+
+def _assessment(row: asyncpg.Record, reviews: list[Review]) -> Assessment:
+    return Assessment(
+        id=row["id"], dossier=codec.dossier_from_json(row["dossier"]), status=AssessmentStatus(row["status"]),
+        opened_at=row["opened_at"], prescreen=codec.prescreen_from_json(row["prescreen"]),
+        fit=codec.fit_from_json(row["fit"]), previous_ids=tuple(row["previous_ids"]),
+        reviews={r.reviewer: r for r in sorted(reviews, key=lambda r: r.recorded_at)},
+        decision=codec.decision_from_json(row["decision"]) if row["decision"] else None,
+    )
 
 
 class PostgresAssessmentRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
+    async def _load(self, rows: list[asyncpg.Record]) -> list[Assessment]:
+        ids = [row["id"] for row in rows]
+        review_rows = await self._conn.fetch("SELECT * FROM reviews WHERE assessment_id = ANY($1::uuid[])", ids)
+        by_assessment: dict[uuid.UUID, list[Review]] = {}
+        for r in review_rows:
+            by_assessment.setdefault(r["assessment_id"], []).append(_review(r))
+        return [_assessment(row, by_assessment.get(row["id"], [])) for row in rows]
+
     async def add(self, a: Assessment) -> None:
         await self._conn.execute(
-            """INSERT INTO assessments (id, project_id, revision, project_name, phases, status, opened_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            a.id, a.project_id, a.revision, a.project_name, list(a.phases), a.status.value, a.opened_at,
+            """INSERT INTO assessments (id, project_id, revision, previous_ids, status, dossier, prescreen, fit,
+                                        opened_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            a.id, a.project_id, a.revision, list(a.previous_ids), a.status.value,
+            codec.dossier_to_json(a.dossier), codec.prescreen_to_json(a.prescreen), codec.fit_to_json(a.fit),
+            a.opened_at,
+        )
+        for review in a.reviews.values():
+            await self.save_review(a.id, review)
+
+    async def save(self, a: Assessment) -> None:
+        """Status and decision; reviews are saved one by one with `save_review`."""
+        d = a.decision
+        await self._conn.execute(
+            "UPDATE assessments SET status = $2, verdict = $3, decision = $4, decided_at = $5 WHERE id = $1",
+            a.id, a.status.value, d.verdict.value if d else None, codec.decision_to_json(d) if d else None,
+            d.decided_at if d else None,
         )
 
-    async def latest_for_project(self, project_id: uuid.UUID) -> Assessment | None:
-        row = await self._conn.fetchrow(
-            "SELECT * FROM assessments WHERE project_id = $1 ORDER BY revision DESC LIMIT 1", project_id)
-        return _assessment(row) if row else None
+    async def save_review(self, assessment_id: uuid.UUID, r: Review) -> None:
+        await self._conn.execute(
+            """INSERT INTO reviews (assessment_id, reviewer, seat, findings, notes, recorded_at, revised_at, version)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (assessment_id, reviewer) DO UPDATE
+               SET seat = EXCLUDED.seat, findings = EXCLUDED.findings, notes = EXCLUDED.notes,
+                   revised_at = EXCLUDED.revised_at, version = EXCLUDED.version""",
+            assessment_id, r.reviewer, r.seat.value if r.seat else None, codec.findings_to_json(r.findings),
+            r.notes, r.recorded_at, r.revised_at, r.version,
+        )
 
-    async def for_revision(self, project_id: uuid.UUID, revision: int) -> Assessment | None:
-        row = await self._conn.fetchrow(
-            "SELECT * FROM assessments WHERE project_id = $1 AND revision = $2", project_id, revision)
-        return _assessment(row) if row else None
+    async def get(self, assessment_id: uuid.UUID, *, lock: bool = False) -> Assessment | None:
+        lock_clause = " FOR UPDATE" if lock else ""
+        row = await self._conn.fetchrow(f"SELECT * FROM assessments WHERE id = $1{lock_clause}", assessment_id)
+        return (await self._load([row]))[0] if row else None
+
+    async def for_project(self, project_id: uuid.UUID) -> list[Assessment]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM assessments WHERE project_id = $1 ORDER BY revision", project_id)
+        return await self._load(list(rows))
+
+    async def list(self, status: AssessmentStatus | None) -> list[Assessment]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM assessments WHERE $1::text IS NULL OR status = $1 ORDER BY opened_at, id",
+            status.value if status else None)
+        return await self._load(list(rows))
+
+
+class PostgresPortfolioRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def all(self) -> list[PortfolioProject]:
+        rows = await self._conn.fetch("SELECT * FROM portfolio ORDER BY name")
+        return [PortfolioProject(project_id=r["project_id"], name=r["name"], phases=tuple(r["phases"]),
+                                 summary=r["summary"], problem=r["problem"], target_group=r["target_group"],
+                                 themes=tuple(r["themes"]), proven_at=r["proven_at"]) for r in rows]
+
+    async def put(self, p: PortfolioProject) -> None:
+        await self._conn.execute(
+            """INSERT INTO portfolio (project_id, name, phases, summary, problem, target_group, themes, proven_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (project_id) DO UPDATE
+               SET name = EXCLUDED.name, phases = EXCLUDED.phases, summary = EXCLUDED.summary,
+                   problem = EXCLUDED.problem, target_group = EXCLUDED.target_group, themes = EXCLUDED.themes,
+                   proven_at = COALESCE(EXCLUDED.proven_at, portfolio.proven_at)""",
+            p.project_id, p.name, list(p.phases), p.summary, p.problem, p.target_group, list(p.themes), p.proven_at,
+        )
+
+    async def remove(self, project_id: uuid.UUID) -> bool:
+        return await self._conn.execute("DELETE FROM portfolio WHERE project_id = $1", project_id) == "DELETE 1"

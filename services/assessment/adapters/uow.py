@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncpg
-from servicekit.uow import UnitOfWork
 
-from assessment.adapters.repository import PostgresAssessmentRepository
+from assessment.adapters.repository import PostgresAssessmentRepository, PostgresPortfolioRepository
+from servicekit.uow import UnitOfWork
 
 
 class PostgresAssessmentUnitOfWork(UnitOfWork):
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__(conn, schema="assessment")
         self.assessments = PostgresAssessmentRepository(conn)
+        self.portfolio = PostgresPortfolioRepository(conn)

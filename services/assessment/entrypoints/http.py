@@ -1,32 +1,98 @@
-"""HTTP routes of the assessment service."""
+"""HTTP routes of the assessment service; each translates a request into a command and calls a handler."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel
-from servicekit.service import get_runtime
+from fastapi import APIRouter, Depends, Query, Request, Response
+from prometheus_client import Counter
 
+from assessment.domain.model import AssessmentStatus, Criterion, Finding
+from assessment.entrypoints.schemas import (
+    AssessmentList,
+    AssessmentOut,
+    AssessmentSummary,
+    DecisionIn,
+    ReviewIn,
+    portfolio_out,
+    review_out,
+)
 from assessment.service_layer import handlers
+from servicekit.auth import Principal, optional_principal, require_role
+from servicekit.metrics import REGISTRY
+from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
 
+REVIEWS_RECORDED = Counter("schuldenlab_assessment_reviews", "Reviews recorded, by new or revised",
+                           ["kind"], registry=REGISTRY)
+DECISIONS_TAKEN = Counter("schuldenlab_assessment_decisions", "Board decisions, by verdict", ["verdict"],
+                          registry=REGISTRY)
 
-class AssessmentOut(BaseModel):
-    id: uuid.UUID
-    project_id: uuid.UUID
-    revision: int
-    project_name: str
-    phases: list[str]
-    status: str
-    opened_at: datetime
+READERS = ("board", "assessor")
+Reader = Annotated[Principal, Depends(require_role(*READERS))]
+Board = Annotated[Principal, Depends(require_role("board"))]
+Anyone = Annotated[Principal | None, Depends(optional_principal)]
+StatusFilter = Annotated[Literal["open", "decided", "superseded"] | None, Query()]
 
 
-@router.get("/projects/{project_id}/assessment", summary="The latest assessment round of a project")
-async def get_project_assessment(project_id: uuid.UUID, request: Request) -> AssessmentOut:
+@router.get("/assessments", summary="Assessment rounds, optionally only open or decided ones")
+async def list_assessments(request: Request, _: Reader,
+                           status: StatusFilter = None) -> AssessmentList:
     async with get_runtime(request).transaction() as uow:
-        a = await handlers.get_project_assessment(project_id, uow)
-    return AssessmentOut(id=a.id, project_id=a.project_id, revision=a.revision, project_name=a.project_name,
-                         phases=list(a.phases), status=a.status.value, opened_at=a.opened_at)
+        found = await handlers.list_assessments(AssessmentStatus(status) if status else None, uow)
+    return AssessmentList(items=[AssessmentOut.of(a) for a in found])
+
+
+@router.get("/assessments/{assessment_id}", summary="One round: pre-screen, portfolio fit, reviews, decision")
+async def get_assessment(assessment_id: uuid.UUID, request: Request,
+                         _: Reader) -> AssessmentOut:
+    async with get_runtime(request).transaction() as uow:
+        return AssessmentOut.of(await handlers.get_assessment(assessment_id, uow))
+
+
+@router.get("/projects/{project_id}/assessment",
+            summary="The latest round of a project; in full for board and assessors, its status for anyone")
+async def get_project_assessment(project_id: uuid.UUID, request: Request,
+                                 principal: Anyone,
+                                 ) -> AssessmentOut | AssessmentSummary:
+    async with get_runtime(request).transaction() as uow:
+        assessment = await handlers.get_project_assessment(project_id, uow)
+    if principal is not None and principal.has_any(READERS):
+        return AssessmentOut.of(assessment)
+    return AssessmentSummary.of(assessment)
+
+
+@router.post("/assessments/{assessment_id}/reviews", status_code=201,
+             summary="Record (201) or revise (200) the caller's review of this round")
+async def record_review(assessment_id: uuid.UUID, body: ReviewIn, request: Request, response: Response,
+                        principal: Reader) -> dict[str, Any]:
+    findings = {c: Finding(met=f.met, notes=f.notes) for c, f in
+                ((Criterion.WORKABLE, body.criteria.workable), (Criterion.REUSABLE, body.criteria.reusable),
+                 (Criterion.AVAILABLE, body.criteria.available))}
+    cmd = handlers.RecordReview(assessment_id=assessment_id, reviewer=principal.subject, seat=body.seat,
+                                findings=findings, notes=body.notes)
+    async with get_runtime(request).transaction() as uow:
+        _, review, created = await handlers.record_review(cmd, uow)
+    REVIEWS_RECORDED.labels("new" if created else "revised").inc()
+    if not created:
+        response.status_code = 200
+    return {"assessment_id": str(assessment_id), **review_out(review)}
+
+
+@router.post("/assessments/{assessment_id}/decision", summary="The board's decision; publishes ProjectAssessed")
+async def decide_assessment(assessment_id: uuid.UUID, body: DecisionIn, request: Request,
+                            principal: Board) -> AssessmentOut:
+    cmd = handlers.DecideAssessment(assessment_id=assessment_id, verdict=body.verdict, rationale=body.rationale,
+                                    override_reason=body.override_reason, decided_by=principal.subject)
+    async with get_runtime(request).transaction() as uow:
+        assessment = await handlers.decide_assessment(cmd, uow)
+    DECISIONS_TAKEN.labels(body.verdict.value).inc()
+    return AssessmentOut.of(assessment)
+
+
+@router.get("/portfolio", tags=["portfolio"], summary="Per phase the proven projects, and the gaps; public")
+async def get_portfolio(request: Request) -> dict[str, Any]:
+    async with get_runtime(request).transaction() as uow:
+        return portfolio_out(await handlers.get_portfolio(uow))

@@ -1,4 +1,4 @@
-"""Use cases of the assessment service."""
+"""Use cases of the assessment service: `verb_noun(command, uow)`."""
 
 from __future__ import annotations
 
@@ -6,31 +6,156 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from schuldenlab_contracts import events as contract
+
+from assessment.domain.dossier import Dossier
 from assessment.domain.errors import AssessmentNotFound
-from assessment.domain.model import Assessment
+from assessment.domain.model import (
+    Assessment,
+    AssessmentStatus,
+    Criterion,
+    Finding,
+    Review,
+    Seat,
+    Verdict,
+)
+from assessment.domain.portfolio import Portfolio, PortfolioProject
+from assessment.domain.prescreen import prescreen
 from assessment.service_layer.ports import AssessmentUnitOfWork
 
 
 @dataclass(frozen=True)
 class OpenAssessment:
-    project_id: uuid.UUID
-    revision: int
-    project_name: str
-    phases: tuple[str, ...]
+    dossier: Dossier
+
+
+@dataclass(frozen=True)
+class RecordReview:
+    assessment_id: uuid.UUID
+    reviewer: str
+    seat: Seat | None
+    findings: dict[Criterion, Finding]
+    notes: str
+
+
+@dataclass(frozen=True)
+class DecideAssessment:
+    assessment_id: uuid.UUID
+    verdict: Verdict
+    rationale: str | None
+    override_reason: str | None
+    decided_by: str
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _portfolio(uow: AssessmentUnitOfWork) -> Portfolio:
+    return Portfolio(await uow.portfolio.all())
 
 
 async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Assessment:
-    """Every submitted revision gets exactly one assessment round."""
-    existing = await uow.assessments.for_revision(cmd.project_id, cmd.revision)
-    if existing is not None:
-        return existing
-    assessment = Assessment.open(cmd.project_id, cmd.revision, cmd.project_name, cmd.phases, datetime.now(UTC))
+    """Every submitted revision gets exactly one round; a resubmission opens a new one linked to the earlier."""
+    dossier = cmd.dossier
+    rounds = await uow.assessments.for_project(dossier.project_id)
+    for existing in rounds:
+        if existing.revision == dossier.revision:
+            return existing  # the same submission re-published under a new ce_id
+    fit = (await _portfolio(uow)).fit(PortfolioProject.from_dossier(dossier))
+    earlier = tuple(r.id for r in rounds if r.revision < dossier.revision)
+    assessment = Assessment.open(dossier, prescreen(dossier), fit, earlier, _now())
+    # Only the latest revision of a dossier is decided on; an older open round cannot be any more.
+    if any(r.revision > dossier.revision for r in rounds):
+        assessment.supersede()  # this revision arrived after a newer one
+    else:
+        for other in rounds:
+            if other.status is AssessmentStatus.OPEN:
+                other.supersede()
+                await uow.assessments.save(other)
     await uow.assessments.add(assessment)
     return assessment
 
 
-async def get_project_assessment(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> Assessment:
-    assessment = await uow.assessments.latest_for_project(project_id)
+async def _get(assessment_id: uuid.UUID, uow: AssessmentUnitOfWork, *, lock: bool = False) -> Assessment:
+    assessment = await uow.assessments.get(assessment_id, lock=lock)
     if assessment is None:
-        raise AssessmentNotFound(f"No assessment for project {project_id}")
+        raise AssessmentNotFound(f"No assessment with id {assessment_id}")
     return assessment
+
+
+async def record_review(cmd: RecordReview, uow: AssessmentUnitOfWork) -> tuple[Assessment, Review, bool]:
+    """Returns the review and whether it is new (False: the reviewer revised their review)."""
+    # Locked, so a review cannot slip in beside a decision being taken on the same round.
+    assessment = await _get(cmd.assessment_id, uow, lock=True)
+    review, created = assessment.record_review(cmd.reviewer, cmd.seat, cmd.findings, cmd.notes, _now())
+    await uow.assessments.save_review(assessment.id, review)
+    return assessment, review, created
+
+
+def project_assessed(assessment: Assessment) -> contract.ProjectAssessed:
+    decision = assessment.decision
+    assert decision is not None, "only a decided assessment has a ProjectAssessed event"
+    criteria = {c.value: contract.CriterionVerdict(met=r.met, notes=r.notes) for c, r in decision.criteria.items()}
+    return contract.ProjectAssessed(
+        project_id=assessment.project_id, assessment_id=assessment.id, revision=assessment.revision,
+        verdict=contract.Verdict(decision.verdict.value), criteria=contract.Criteria(**criteria),
+        portfolio=contract.PortfolioFit(phases=list(decision.fit.phases),
+                                        adds_to_portfolio=decision.fit.adds_to_portfolio,
+                                        similar_project_ids=list(decision.fit.similar_project_ids)),
+        rationale=decision.rationale, decided_at=decision.decided_at,
+    )
+
+
+async def decide_assessment(cmd: DecideAssessment, uow: AssessmentUnitOfWork) -> Assessment:
+    """The board's decision: final for its round, published as ProjectAssessed in the same transaction."""
+    assessment = await _get(cmd.assessment_id, uow, lock=True)
+    fit = (await _portfolio(uow)).fit(PortfolioProject.from_dossier(assessment.dossier))
+    decision = assessment.decide(cmd.verdict, cmd.rationale, cmd.override_reason, cmd.decided_by, fit, _now())
+    await uow.assessments.save(assessment)
+    if decision.verdict is Verdict.PROVEN:
+        await uow.portfolio.put(PortfolioProject.from_dossier(assessment.dossier, proven_at=decision.decided_at))
+    await uow.publish(project_assessed(assessment))
+    return assessment
+
+
+async def record_catalogue_project(project: PortfolioProject, uow: AssessmentUnitOfWork) -> None:
+    """The catalogue feed says the project is proven and listed: it belongs in the portfolio."""
+    await uow.portfolio.put(project)
+
+
+async def remove_from_portfolio(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> bool:
+    """The project left the catalogue (e.g. withdrawn): it no longer covers any phase."""
+    return await uow.portfolio.remove(project_id)
+
+
+async def _with_current_fit(assessments: list[Assessment], uow: AssessmentUnitOfWork) -> list[Assessment]:
+    # Reviewers of an open round see the portfolio as it is now, not as it was when the round opened.
+    if any(a.status is AssessmentStatus.OPEN for a in assessments):
+        portfolio = await _portfolio(uow)
+        for a in assessments:
+            if a.status is AssessmentStatus.OPEN:
+                a.fit = portfolio.fit(PortfolioProject.from_dossier(a.dossier))
+    return assessments
+
+
+async def get_assessment(assessment_id: uuid.UUID, uow: AssessmentUnitOfWork) -> Assessment:
+    [assessment] = await _with_current_fit([await _get(assessment_id, uow)], uow)
+    return assessment
+
+
+async def list_assessments(status: AssessmentStatus | None, uow: AssessmentUnitOfWork) -> list[Assessment]:
+    return await _with_current_fit(await uow.assessments.list(status), uow)
+
+
+async def get_project_assessment(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> Assessment:
+    """The latest round of a project."""
+    rounds = await uow.assessments.for_project(project_id)
+    if not rounds:
+        raise AssessmentNotFound(f"No assessment for project {project_id}")
+    [latest] = await _with_current_fit([rounds[-1]], uow)
+    return latest
+
+
+async def get_portfolio(uow: AssessmentUnitOfWork) -> Portfolio:
+    return await _portfolio(uow)

@@ -1,11 +1,48 @@
-"""Use cases of the partnering service."""
+"""Use cases of the partnering service: `verb_noun(command, uow)`, each in the caller's transaction."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from schuldenlab_contracts.events import (
+    ImpactTotals,
+    ImplementationStarted,
+    LabFormed,
+    PartnerJoined,
+    ProjectHandedOver,
+)
+
+from partnering.domain import commands
+from partnering.domain.errors import InvalidInput, NotFound
+from partnering.domain.implementation import (
+    Funding,
+    FundingKind,
+    ImpactMeasurement,
+    Implementation,
+)
+from partnering.domain.implementation import (
+    start_implementation as adopt_project,
+)
+from partnering.domain.lab import Lab, Partner, PartnerKind, StepRecord, parse_step
 from partnering.domain.model import CatalogueEntry
 from partnering.service_layer.ports import PartneringUnitOfWork
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class LabView:
+    """A lab with its implementations, as `GET /v1/labs/{id}` shows it."""
+
+    lab: Lab
+    implementations: list[Implementation]
+
+
+# --- the catalogue replica ------------------------------------------------------------------------
 
 
 async def record_catalogue_entry(entry: CatalogueEntry, uow: PartneringUnitOfWork) -> None:
@@ -13,4 +50,145 @@ async def record_catalogue_entry(entry: CatalogueEntry, uow: PartneringUnitOfWor
 
 
 async def forget_catalogue_entry(project_id: uuid.UUID, uow: PartneringUnitOfWork) -> None:
+    # Running implementations of a withdrawn project carry on; only new ones are refused.
     await uow.catalogue.remove(project_id)
+
+
+# --- labs -----------------------------------------------------------------------------------------
+
+
+async def _lab(lab_id: uuid.UUID, uow: PartneringUnitOfWork, *, for_update: bool = False) -> Lab:
+    lab = await uow.labs.get(lab_id, for_update=for_update)
+    if lab is None:
+        raise NotFound(f"lab {lab_id} does not exist")
+    return lab
+
+
+async def create_lab(cmd: commands.CreateLab, uow: PartneringUnitOfWork) -> Lab:
+    lab = Lab.create(name=cmd.name, municipalities=cmd.municipalities, region=cmd.region, at=_now())
+    await uow.labs.add(lab)
+    return lab
+
+
+async def get_lab(lab_id: uuid.UUID, uow: PartneringUnitOfWork) -> LabView:
+    lab = await _lab(lab_id, uow)
+    return LabView(lab, await uow.implementations.for_lab(lab_id))
+
+
+async def list_labs(uow: PartneringUnitOfWork) -> list[Lab]:
+    return await uow.labs.list()
+
+
+async def complete_setup_step(cmd: commands.CompleteSetupStep, uow: PartneringUnitOfWork) -> StepRecord:
+    step = parse_step(cmd.step)
+    lab = await _lab(cmd.lab_id, uow, for_update=True)
+    record = lab.complete_step(step, by=cmd.by, at=_now(), note=cmd.note)
+    await uow.labs.save_step(lab.id, record)
+    return record
+
+
+async def join_lab(cmd: commands.JoinLab, uow: PartneringUnitOfWork) -> Partner:
+    try:
+        kind = PartnerKind(cmd.kind)
+    except ValueError:
+        raise InvalidInput("kind", f"must be one of {', '.join(k.value for k in PartnerKind)}") from None
+    # Locked, so two simultaneous joins of one organisation cannot both pass the duplicate check.
+    lab = await _lab(cmd.lab_id, uow, for_update=True)
+    partner = lab.join(organisation=cmd.organisation, kind=kind, sector=cmd.sector,
+                       is_municipality=cmd.is_municipality, commitment=cmd.commitment, at=_now())
+    await uow.labs.add_partner(partner)
+    await uow.publish(PartnerJoined(
+        lab_id=lab.id, partner_id=partner.id, organisation=partner.organisation, kind=partner.kind.value,
+        sector=partner.sector, is_municipality=partner.is_municipality, commitment=partner.commitment,
+        joined_at=partner.joined_at,
+    ))
+    return partner
+
+
+async def form_lab(cmd: commands.FormLab, uow: PartneringUnitOfWork) -> Lab:
+    lab = await _lab(cmd.lab_id, uow, for_update=True)
+    lab.form(_now())
+    await uow.labs.save_formation(lab)
+    await uow.publish(LabFormed(
+        lab_id=lab.id, name=lab.name, municipalities=list(lab.municipalities), region=lab.region,
+        founding_partner_ids=list(lab.founding_partner_ids), formed_at=lab.formed_at,
+    ))
+    return lab
+
+
+# --- implementations ------------------------------------------------------------------------------
+
+
+async def _implementation(implementation_id: uuid.UUID, uow: PartneringUnitOfWork, *,
+                          for_update: bool = False) -> Implementation:
+    implementation = await uow.implementations.get(implementation_id, for_update=for_update)
+    if implementation is None:
+        raise NotFound(f"implementation {implementation_id} does not exist")
+    return implementation
+
+
+async def start_implementation(cmd: commands.StartImplementation, uow: PartneringUnitOfWork) -> Implementation:
+    lab = await _lab(cmd.lab_id, uow, for_update=True)
+    project = await uow.catalogue.get(cmd.project_id)
+    open_ones = [i for i in await uow.implementations.for_lab(lab.id)
+                 if i.project_id == cmd.project_id and not i.is_closed]
+    implementation = adopt_project(lab, project, project_id=cmd.project_id, already_implementing=bool(open_ones),
+                                   at=_now())
+    await uow.implementations.add(implementation)
+    await uow.publish(ImplementationStarted(
+        lab_id=lab.id, implementation_id=implementation.id, project_id=implementation.project_id,
+        municipalities=list(implementation.municipalities), started_at=implementation.started_at,
+    ))
+    return implementation
+
+
+async def get_implementation(implementation_id: uuid.UUID, uow: PartneringUnitOfWork) -> Implementation:
+    return await _implementation(implementation_id, uow)
+
+
+async def record_funding(cmd: commands.RecordFunding, uow: PartneringUnitOfWork) -> Funding:
+    try:
+        kind = FundingKind(cmd.kind)
+    except ValueError:
+        raise InvalidInput("kind", f"must be one of {', '.join(k.value for k in FundingKind)}") from None
+    implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    lab = await _lab(implementation.lab_id, uow)
+    funding = implementation.record_funding(source=lab.funding_source(cmd.source), kind=kind,
+                                            amount_eur=cmd.amount_eur, by=cmd.by, at=_now())
+    await uow.implementations.add_funding(implementation.id, funding)
+    return funding
+
+
+async def start_running(cmd: commands.StartRunning, uow: PartneringUnitOfWork) -> Implementation:
+    implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    implementation.start_running(_now())
+    await uow.implementations.save_status(implementation)
+    return implementation
+
+
+async def record_impact(cmd: commands.RecordImpact, uow: PartneringUnitOfWork) -> ImpactMeasurement:
+    # Locked: two overlapping periods recorded at once must not both pass the overlap check.
+    implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    measurement = implementation.record_impact(
+        period_start=cmd.period_start, period_end=cmd.period_end, households_reached=cmd.households_reached,
+        households_debt_free=cmd.households_debt_free, notes=cmd.notes, by=cmd.by, at=_now(),
+    )
+    await uow.implementations.add_impact(implementation.id, measurement)
+    return measurement
+
+
+async def hand_over_implementation(cmd: commands.HandOverImplementation,
+                                   uow: PartneringUnitOfWork) -> Implementation:
+    implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    handover = implementation.hand_over(to=cmd.handed_over_to, regular_operations=cmd.regular_operations,
+                                        by=cmd.by, at=_now())
+    await uow.implementations.save_status(implementation)
+    totals = implementation.impact_totals
+    await uow.publish(ProjectHandedOver(
+        lab_id=implementation.lab_id, implementation_id=implementation.id, project_id=implementation.project_id,
+        handed_over_to=list(handover.handed_over_to), regular_operations=handover.regular_operations,
+        impact=ImpactTotals(households_reached=totals.households_reached,
+                            households_debt_free=totals.households_debt_free),
+        handed_over_at=handover.handed_over_at,
+    ))
+    return implementation

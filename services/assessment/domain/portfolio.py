@@ -1,0 +1,115 @@
+"""The portfolio of proven projects per phase, and what a project adds to it ("wat voegt het toe?")."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from assessment.domain.dossier import PHASES, Dossier
+
+# Two projects are "more of the same" when they share at least half of their phases (Jaccard) AND
+# their texts share enough of their significant words (Jaccard). Either alone is too weak a signal:
+# many different approaches cover debt reduction, and many texts share the vocabulary of debt.
+PHASE_THRESHOLD = 0.5
+CONTENT_THRESHOLD = 0.2
+_MIN_WORD = 4  # shorter words are mostly function words in Dutch and English alike
+
+# Words that say nothing about what a project is: function words and the vocabulary every debt project shares.
+_STOPWORDS = frozenset(["with", "from", "that", "this", "they", "their", "them", "have", "been", "were", "will", "into", "than", "then", "when", "what", "which", "while", "where", "more", "most", "such", "also", "only", "about", "after", "before", "over", "under", "other", "some", "each", "every", "many", "much", "very", "people", "persons", "person", "project", "projects", "problem", "problems", "debt", "debts", "debtor", "debtors", "help", "helps", "helped", "voor", "door", "naar", "over", "onder", "bij", "met", "zijn", "wordt", "worden", "heeft", "hebben", "niet", "maar", "ook", "nog", "meer", "zoals", "mensen", "schuld", "schulden", "project", "projecten", "probleem", "problemen", "hulp"])
+
+
+@dataclass(frozen=True)
+class PortfolioProject:
+    """A proven project in the portfolio, with the content needed to compare it."""
+
+    project_id: uuid.UUID
+    name: str
+    phases: tuple[str, ...]
+    summary: str = ""
+    problem: str = ""
+    target_group: str = ""
+    themes: tuple[str, ...] = ()
+    proven_at: datetime | None = None
+
+    @classmethod
+    def from_dossier(cls, d: Dossier, proven_at: datetime | None = None) -> PortfolioProject:
+        return cls(project_id=d.project_id, name=d.name, phases=d.phases, summary=d.summary, problem=d.problem,
+                   target_group=d.target_group, themes=d.themes, proven_at=proven_at)
+
+    def words(self) -> frozenset[str]:
+        text = " ".join((self.name, self.summary, self.problem, self.target_group, *self.themes)).lower()
+        return frozenset(w for w in re.findall(r"[^\W\d_]+", text) if len(w) >= _MIN_WORD and w not in _STOPWORDS)
+
+
+def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:
+    a, b = set(a), set(b)
+    return len(a & b) / len(a | b) if a | b else 0.0
+
+
+@dataclass(frozen=True)
+class Similarity:
+    project_id: uuid.UUID
+    name: str
+    shared_phases: tuple[str, ...]
+    phase_overlap: float
+    content_overlap: float
+
+    @property
+    def is_more_of_the_same(self) -> bool:
+        return self.phase_overlap >= PHASE_THRESHOLD and self.content_overlap >= CONTENT_THRESHOLD
+
+
+def compare(candidate: PortfolioProject, proven: PortfolioProject) -> Similarity:
+    shared = tuple(p for p in PHASES if p in candidate.phases and p in proven.phases)
+    return Similarity(project_id=proven.project_id, name=proven.name, shared_phases=shared,
+                      phase_overlap=round(_jaccard(candidate.phases, proven.phases), 3),
+                      content_overlap=round(_jaccard(candidate.words(), proven.words()), 3))
+
+
+@dataclass(frozen=True)
+class PortfolioFit:
+    """What one project adds: the phases it would fill, and the proven projects it resembles."""
+
+    phases: tuple[str, ...]
+    gap_phases: tuple[str, ...]  # phases of the project that no proven project covers yet
+    similar: tuple[Similarity, ...]  # proven projects that are "more of the same"
+
+    @property
+    def similar_project_ids(self) -> tuple[uuid.UUID, ...]:
+        return tuple(s.project_id for s in self.similar)
+
+    @property
+    def adds_to_portfolio(self) -> bool:
+        # It adds something when it fills a gap, or when nothing like it is proven yet.
+        return bool(self.gap_phases) or not self.similar
+
+
+class Portfolio:
+    """The proven projects; a phase with none is a gap the board wants filled."""
+
+    def __init__(self, projects: Iterable[PortfolioProject]) -> None:
+        self.projects = {p.project_id: p for p in projects}
+
+    def by_phase(self) -> dict[str, list[PortfolioProject]]:
+        coverage: dict[str, list[PortfolioProject]] = {phase: [] for phase in PHASES}
+        for project in sorted(self.projects.values(), key=lambda p: p.name.lower()):
+            for phase in project.phases:
+                if phase in coverage:
+                    coverage[phase].append(project)
+        return coverage
+
+    def gaps(self) -> tuple[str, ...]:
+        return tuple(phase for phase, projects in self.by_phase().items() if not projects)
+
+    def fit(self, candidate: PortfolioProject) -> PortfolioFit:
+        # A project is never "more of the same" as itself (e.g. re-assessed after being proven).
+        others = [p for p in self.projects.values() if p.project_id != candidate.project_id]
+        covered = {phase for p in others for phase in p.phases}
+        similar = sorted((s for s in (compare(candidate, p) for p in others) if s.is_more_of_the_same),
+                         key=lambda s: (-s.content_overlap, -s.phase_overlap, s.name))
+        return PortfolioFit(phases=tuple(p for p in PHASES if p in candidate.phases),
+                            gap_phases=tuple(p for p in PHASES if p in candidate.phases and p not in covered),
+                            similar=tuple(similar))

@@ -1,0 +1,121 @@
+"""Request and response bodies of the assessment's HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from assessment.adapters.codec import dossier_to_json, prescreen_to_json  # the stored JSON shape
+from assessment.domain.model import Assessment, Criterion, CriterionResult, Review, Seat, Verdict
+from assessment.domain.portfolio import Portfolio, PortfolioFit
+
+Notes = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class _In(BaseModel):
+    # Closed, so a misspelt field (e.g. "rationle") is a 422 rather than silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+
+class FindingIn(_In):
+    met: bool = Field(description="True when the reviewer finds the criterion met.")
+    notes: Notes = Field(default="", description="The reviewer's reasoning.")
+
+
+class CriteriaIn(_In):
+    workable: FindingIn = Field(description="Werkbaar: in production, results, continuity model, several parties.")
+    reusable: FindingIn = Field(description="Herbruikbaar: public and private partners, a generic problem.")
+    available: FindingIn = Field(description="Beschikbaar: available now or with small effort.")
+
+
+class ReviewIn(_In):
+    criteria: CriteriaIn
+    notes: Notes = Field(default="", description="General notes on the project.")
+    seat: Seat | None = Field(default=None, description="The reviewer's seat on the portfolio board, if any.")
+
+
+class DecisionIn(_In):
+    verdict: Verdict
+    rationale: Notes | None = Field(default=None, description="Required for rejected and needs_information.")
+    override_reason: Notes | None = Field(
+        default=None, description="Find a project proven although the reviews' majority does not find every "
+        "criterion met; recorded and published with the rationale.")
+
+
+def _fit(f: PortfolioFit) -> dict[str, Any]:
+    return {"phases": list(f.phases), "gap_phases": list(f.gap_phases), "adds_to_portfolio": f.adds_to_portfolio,
+            "similar_project_ids": [str(i) for i in f.similar_project_ids],
+            "similar_projects": [{"project_id": str(s.project_id), "name": s.name,
+                                  "shared_phases": list(s.shared_phases), "phase_overlap": s.phase_overlap,
+                                  "content_overlap": s.content_overlap} for s in f.similar]}
+
+
+def _results(results: dict[Criterion, CriterionResult]) -> dict[str, Any]:
+    return {c.value: {"met": r.met, "met_count": r.met_count, "review_count": r.review_count, "notes": r.notes}
+            for c, r in results.items()}
+
+
+def review_out(r: Review) -> dict[str, Any]:
+    return {"reviewer": r.reviewer, "seat": r.seat.value if r.seat else None,
+            "criteria": {c.value: {"met": f.met, "notes": f.notes} for c, f in r.findings.items()},
+            "notes": r.notes, "recorded_at": r.recorded_at, "revised_at": r.revised_at, "version": r.version}
+
+
+class AssessmentSummary(BaseModel):
+    """What anyone may know about an assessment round (e.g. the submitter): where it stands."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    revision: int
+    round: int
+    status: str
+    project_name: str
+    phases: list[str]
+    opened_at: datetime
+    verdict: str | None
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, a: Assessment) -> AssessmentSummary:
+        return cls(id=a.id, project_id=a.project_id, revision=a.revision, round=a.round, status=a.status.value,
+                   project_name=a.dossier.name, phases=list(a.dossier.phases), opened_at=a.opened_at,
+                   verdict=a.decision.verdict.value if a.decision else None,
+                   decided_at=a.decision.decided_at if a.decision else None)
+
+
+class AssessmentOut(AssessmentSummary):
+    """The whole round, for reviewers and the board: pre-screen, portfolio fit, reviews, decision."""
+
+    previous_assessment_ids: list[uuid.UUID]
+    dossier: dict[str, Any]
+    prescreen: dict[str, Any]
+    portfolio_fit: dict[str, Any]
+    reviews: list[dict[str, Any]]
+    review_majority: dict[str, Any] = Field(description="Per criterion, what the reviews so far find.")
+    decision: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, a: Assessment) -> AssessmentOut:
+        d = a.decision
+        decision = None if d is None else {
+            "verdict": d.verdict.value, "rationale": d.rationale, "override_reason": d.override_reason,
+            "decided_by": d.decided_by, "decided_at": d.decided_at, "criteria": _results(d.criteria)}
+        return cls(**AssessmentSummary.of(a).model_dump(), previous_assessment_ids=list(a.previous_ids),
+                   dossier=dossier_to_json(a.dossier), prescreen=prescreen_to_json(a.prescreen),
+                   portfolio_fit=_fit(d.fit if d else a.fit), reviews=[review_out(r) for r in a.reviews.values()],
+                   review_majority=_results(a.majority()), decision=decision)
+
+
+class AssessmentList(BaseModel):
+    items: list[AssessmentOut]
+
+
+def portfolio_out(p: Portfolio) -> dict[str, Any]:
+    phases = [{"phase": phase, "gap": not projects,
+               "projects": [{"project_id": str(x.project_id), "name": x.name, "phases": list(x.phases),
+                             "proven_at": x.proven_at} for x in projects]}
+              for phase, projects in p.by_phase().items()]
+    return {"phases": phases, "gaps": list(p.gaps()), "project_count": len(p.projects)}

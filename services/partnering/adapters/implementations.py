@@ -1,0 +1,103 @@
+"""Implementations with their funding, impact measurements and handover in the `partnering` schema."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from partnering.domain.implementation import (
+    Funding,
+    FundingKind,
+    Handover,
+    ImpactMeasurement,
+    Implementation,
+    ImplementationStatus,
+)
+
+
+def _funding(row: asyncpg.Record) -> Funding:
+    return Funding(id=row["id"], source=row["source"], source_partner_id=row["source_partner_id"],
+                   source_is_municipality=row["source_is_municipality"], kind=FundingKind(row["kind"]),
+                   amount_eur=row["amount_eur"], recorded_at=row["recorded_at"], recorded_by=row["recorded_by"])
+
+
+def _impact(row: asyncpg.Record) -> ImpactMeasurement:
+    return ImpactMeasurement(id=row["id"], period_start=row["period_start"], period_end=row["period_end"],
+                             households_reached=row["households_reached"],
+                             households_debt_free=row["households_debt_free"], notes=row["notes"],
+                             recorded_at=row["recorded_at"], recorded_by=row["recorded_by"])
+
+
+def _implementation(row: asyncpg.Record, fundings: list[asyncpg.Record],
+                    impacts: list[asyncpg.Record]) -> Implementation:
+    handover = None
+    if row["handed_over_at"] is not None:
+        handover = Handover(handed_over_to=tuple(row["handed_over_to"]), regular_operations=row["regular_operations"],
+                            handed_over_at=row["handed_over_at"], handed_over_by=row["handed_over_by"])
+    return Implementation(id=row["id"], lab_id=row["lab_id"], project_id=row["project_id"],
+                          project_name=row["project_name"], municipalities=tuple(row["municipalities"]),
+                          started_at=row["started_at"], status=ImplementationStatus(row["status"]),
+                          running_since=row["running_since"], fundings=[_funding(f) for f in fundings],
+                          impacts=[_impact(m) for m in impacts], handover=handover)
+
+
+class PostgresImplementationRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, i: Implementation) -> None:
+        await self._conn.execute(
+            """INSERT INTO implementations (id, lab_id, project_id, project_name, municipalities, status, started_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            i.id, i.lab_id, i.project_id, i.project_name, list(i.municipalities), i.status.value, i.started_at,
+        )
+
+    async def get(self, implementation_id: uuid.UUID, *, for_update: bool = False) -> Implementation | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self._conn.fetchrow(f"SELECT * FROM implementations WHERE id = $1{lock}", implementation_id)
+        if row is None:
+            return None
+        fundings = await self._conn.fetch(
+            "SELECT * FROM fundings WHERE implementation_id = $1 ORDER BY recorded_at, id", implementation_id)
+        impacts = await self._conn.fetch(
+            "SELECT * FROM impact_measurements WHERE implementation_id = $1 ORDER BY period_start", implementation_id)
+        return _implementation(row, fundings, impacts)
+
+    async def for_lab(self, lab_id: uuid.UUID) -> list[Implementation]:
+        rows = await self._conn.fetch("SELECT * FROM implementations WHERE lab_id = $1 ORDER BY started_at, id", lab_id)
+        ids = [r["id"] for r in rows]
+        fundings = await self._conn.fetch(
+            "SELECT * FROM fundings WHERE implementation_id = ANY($1) ORDER BY recorded_at, id", ids)
+        impacts = await self._conn.fetch(
+            "SELECT * FROM impact_measurements WHERE implementation_id = ANY($1) ORDER BY period_start", ids)
+        return [_implementation(r, [f for f in fundings if f["implementation_id"] == r["id"]],
+                                [m for m in impacts if m["implementation_id"] == r["id"]]) for r in rows]
+
+    async def add_funding(self, implementation_id: uuid.UUID, f: Funding) -> None:
+        await self._conn.execute(
+            """INSERT INTO fundings (id, implementation_id, source, source_partner_id, source_is_municipality, kind,
+                                     amount_eur, recorded_at, recorded_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            f.id, implementation_id, f.source, f.source_partner_id, f.source_is_municipality, f.kind.value,
+            f.amount_eur, f.recorded_at, f.recorded_by,
+        )
+
+    async def add_impact(self, implementation_id: uuid.UUID, m: ImpactMeasurement) -> None:
+        await self._conn.execute(
+            """INSERT INTO impact_measurements (id, implementation_id, period_start, period_end, households_reached,
+                                                households_debt_free, notes, recorded_at, recorded_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            m.id, implementation_id, m.period_start, m.period_end, m.households_reached, m.households_debt_free,
+            m.notes, m.recorded_at, m.recorded_by,
+        )
+
+    async def save_status(self, i: Implementation) -> None:
+        h = i.handover
+        await self._conn.execute(
+            """UPDATE implementations SET status = $2, running_since = $3, handed_over_to = $4,
+                      regular_operations = $5, handed_over_at = $6, handed_over_by = $7
+               WHERE id = $1""",
+            i.id, i.status.value, i.running_since, list(h.handed_over_to) if h else None,
+            h.regular_operations if h else None, h.handed_over_at if h else None, h.handed_over_by if h else None,
+        )

@@ -1,0 +1,172 @@
+"""HTTP routes of partnering; each translates a request into a command and calls a handler."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.routing import APIRoute
+
+from partnering.domain import commands
+from partnering.domain.errors import InvalidInput
+from partnering.entrypoints import schemas, views
+from partnering.entrypoints.metrics import FUNDING_EUR, IMPLEMENTATION_CHANGES, LAB_CHANGES
+from partnering.service_layer import handlers
+from servicekit.auth import Principal, current_principal, require_role
+from servicekit.problems import Problem
+from servicekit.service import get_runtime
+
+
+class _InputCheckedRoute(APIRoute):
+    """Input the domain finds wrong is a 422 naming the field, like any schema error."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except InvalidInput as exc:
+                raise Problem(422, f"Invalid input: {exc.field}: {exc.reason}",
+                              errors=[{"field": exc.field, "reason": exc.reason}]) from exc
+
+        return route
+
+
+router = APIRouter(prefix="/v1", route_class=_InputCheckedRoute)
+# Reading needs a valid token of any role (labs are not among SPEC's public resources); changing needs `lab`.
+reader = Depends(current_principal)
+changer = Depends(require_role("lab"))
+
+LABS = ["labs"]
+IMPLEMENTATIONS = ["implementations"]
+
+
+@router.post("/labs", status_code=201, tags=LABS, summary="Create a lab; it starts as forming")
+async def create_lab(body: schemas.LabCreate, request: Request, who: Principal = changer) -> schemas.LabOut:
+    cmd = commands.CreateLab(name=body.name, municipalities=body.municipalities, region=body.region, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        lab = await handlers.create_lab(cmd, uow)
+    LAB_CHANGES.labels("created").inc()
+    return views.lab_out(handlers.LabView(lab, []))
+
+
+@router.get("/labs", tags=LABS, summary="All labs, briefly")
+async def list_labs(request: Request, _: Principal = reader) -> schemas.LabList:
+    async with get_runtime(request).transaction() as uow:
+        labs = await handlers.list_labs(uow)
+    return schemas.LabList(items=[views.lab_summary(lab) for lab in labs])
+
+
+@router.get("/labs/{lab_id}", tags=LABS, summary="A lab with partners, set-up checklist and implementations")
+async def get_lab(lab_id: uuid.UUID, request: Request, _: Principal = reader) -> schemas.LabOut:
+    async with get_runtime(request).transaction() as uow:
+        view = await handlers.get_lab(lab_id, uow)
+    return views.lab_out(view)
+
+
+@router.put("/labs/{lab_id}/checklist/{step}", tags=LABS, summary="Mark a set-up step done (who and when recorded)")
+async def complete_setup_step(lab_id: uuid.UUID, step: str, body: schemas.StepUpdate, request: Request,
+                              who: Principal = changer) -> schemas.StepOut:
+    cmd = commands.CompleteSetupStep(lab_id=lab_id, step=step, note=body.note, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        record = await handlers.complete_setup_step(cmd, uow)
+    return schemas.StepOut(step=record.step.value, done=True, done_by=record.done_by, done_at=record.done_at,
+                           note=record.note)
+
+
+@router.post("/labs/{lab_id}/partners", status_code=201, tags=LABS,
+             summary="A partner joins the lab with a commitment (PartnerJoined)")
+async def join_lab(lab_id: uuid.UUID, body: schemas.PartnerCreate, request: Request,
+                   who: Principal = changer) -> schemas.PartnerOut:
+    cmd = commands.JoinLab(lab_id=lab_id, organisation=body.organisation, kind=body.kind, sector=body.sector,
+                           is_municipality=body.is_municipality, commitment=body.commitment, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        partner = await handlers.join_lab(cmd, uow)
+    LAB_CHANGES.labels("partner_joined").inc()
+    return schemas.PartnerOut(id=partner.id, organisation=partner.organisation, kind=partner.kind.value,
+                              sector=partner.sector, is_municipality=partner.is_municipality,
+                              commitment=partner.commitment, joined_at=partner.joined_at)
+
+
+@router.post("/labs/{lab_id}/formation", tags=LABS,
+             summary="Form the lab (LabFormed); 409 naming every unmet condition")
+async def form_lab(lab_id: uuid.UUID, request: Request, who: Principal = changer) -> schemas.LabOut:
+    async with get_runtime(request).transaction() as uow:
+        await handlers.form_lab(commands.FormLab(lab_id=lab_id, by=who.subject), uow)
+        view = await handlers.get_lab(lab_id, uow)
+    LAB_CHANGES.labels("formed").inc()
+    return views.lab_out(view)
+
+
+@router.post("/labs/{lab_id}/implementations", status_code=201, tags=IMPLEMENTATIONS,
+             summary="Implement a proven catalogue project in a formed lab (ImplementationStarted)")
+async def start_implementation(lab_id: uuid.UUID, body: schemas.ImplementationCreate, request: Request,
+                               who: Principal = changer) -> schemas.ImplementationOut:
+    cmd = commands.StartImplementation(lab_id=lab_id, project_id=body.project_id, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        implementation = await handlers.start_implementation(cmd, uow)
+    IMPLEMENTATION_CHANGES.labels("started").inc()
+    return views.implementation_out(implementation)
+
+
+@router.get("/implementations/{implementation_id}", tags=IMPLEMENTATIONS,
+            summary="An implementation with funding, impact (and totals) and handover")
+async def get_implementation(implementation_id: uuid.UUID, request: Request,
+                             _: Principal = reader) -> schemas.ImplementationOut:
+    async with get_runtime(request).transaction() as uow:
+        implementation = await handlers.get_implementation(implementation_id, uow)
+    return views.implementation_out(implementation)
+
+
+@router.post("/implementations/{implementation_id}/funding", status_code=201, tags=IMPLEMENTATIONS,
+             summary="Record funding from a partner or municipality (exact euros)")
+async def record_funding(implementation_id: uuid.UUID, body: schemas.FundingCreate, request: Request,
+                         who: Principal = changer) -> schemas.ImplementationOut:
+    cmd = commands.RecordFunding(implementation_id=implementation_id, source=body.source, kind=body.kind,
+                                 amount_eur=body.amount_eur, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        funding = await handlers.record_funding(cmd, uow)
+        implementation = await handlers.get_implementation(implementation_id, uow)
+    IMPLEMENTATION_CHANGES.labels("funded").inc()
+    FUNDING_EUR.labels(funding.kind.value).inc(float(funding.amount_eur))  # for dashboards; the books stay exact in SQL
+    return views.implementation_out(implementation)
+
+
+@router.post("/implementations/{implementation_id}/start", tags=IMPLEMENTATIONS,
+             summary="From preparing to running; needs municipal base funding")
+async def start_running(implementation_id: uuid.UUID, request: Request,
+                        who: Principal = changer) -> schemas.ImplementationOut:
+    async with get_runtime(request).transaction() as uow:
+        implementation = await handlers.start_running(
+            commands.StartRunning(implementation_id=implementation_id, by=who.subject), uow)
+    IMPLEMENTATION_CHANGES.labels("running").inc()
+    return views.implementation_out(implementation)
+
+
+@router.post("/implementations/{implementation_id}/impact", status_code=201, tags=IMPLEMENTATIONS,
+             summary="Record impact over a period; periods may not overlap")
+async def record_impact(implementation_id: uuid.UUID, body: schemas.ImpactCreate, request: Request,
+                        who: Principal = changer) -> schemas.ImplementationOut:
+    cmd = commands.RecordImpact(implementation_id=implementation_id, period_start=body.period_start,
+                                period_end=body.period_end, households_reached=body.households_reached,
+                                households_debt_free=body.households_debt_free, notes=body.notes, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        await handlers.record_impact(cmd, uow)
+        implementation = await handlers.get_implementation(implementation_id, uow)
+    IMPLEMENTATION_CHANGES.labels("impact").inc()
+    return views.implementation_out(implementation)
+
+
+@router.post("/implementations/{implementation_id}/handover", tags=IMPLEMENTATIONS,
+             summary="Hand over to regular operations (ProjectHandedOver); the implementation closes")
+async def hand_over_implementation(implementation_id: uuid.UUID, body: schemas.HandoverCreate, request: Request,
+                                   who: Principal = changer) -> schemas.ImplementationOut:
+    cmd = commands.HandOverImplementation(implementation_id=implementation_id, handed_over_to=body.handed_over_to,
+                                          regular_operations=body.regular_operations, by=who.subject)
+    async with get_runtime(request).transaction() as uow:
+        implementation = await handlers.hand_over_implementation(cmd, uow)
+    IMPLEMENTATION_CHANGES.labels("handed_over").inc()
+    return views.implementation_out(implementation)

@@ -1,0 +1,179 @@
+"""Request and response bodies of partnering's HTTP API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+# The same limits as the contracts' Label and Text, so whatever we accept can be published.
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
+Notes = Annotated[str, StringConstraints(max_length=10_000)]
+# Exact euros: a JSON string ("1250.50") or number; more than two decimals, zero or less are refused.
+Euros = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False,
+                                 examples=["1250.00"])]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabCreate(Request):
+    name: Label
+    municipalities: list[Label] = Field(min_length=1, max_length=100)
+    region: Label | None = None
+
+
+class StepUpdate(Request):
+    done: Literal[True] = Field(description="Always true: a set-up step, once done, stays done.")
+    note: Notes | None = None
+
+
+class PartnerCreate(Request):
+    organisation: Label
+    kind: Literal["public", "private", "societal"]
+    sector: Label
+    is_municipality: bool
+    commitment: Text = Field(description="What the partner explicitly commits to bring to the lab.")
+
+
+class ImplementationCreate(Request):
+    project_id: uuid.UUID
+
+
+class FundingCreate(Request):
+    source: Label = Field(description="A partner of the lab (its id or name) or one of the lab's municipalities.")
+    kind: Literal["base", "additional"]
+    amount_eur: Euros
+
+
+class ImpactCreate(Request):
+    period_start: date
+    period_end: date
+    households_reached: int = Field(ge=0)
+    households_debt_free: int = Field(ge=0)
+    notes: Notes = ""
+
+
+class HandoverCreate(Request):
+    handed_over_to: list[Label] = Field(min_length=1, max_length=100)
+    regular_operations: Text
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+
+class PartnerOut(BaseModel):
+    id: uuid.UUID
+    organisation: str
+    kind: str
+    sector: str
+    is_municipality: bool
+    commitment: str
+    joined_at: datetime
+
+
+class StepOut(BaseModel):
+    step: str
+    done: bool
+    done_by: str | None = None
+    done_at: datetime | None = None
+    note: str | None = None
+
+
+class FundingOut(BaseModel):
+    id: uuid.UUID
+    source: str
+    source_partner_id: uuid.UUID | None
+    source_is_municipality: bool
+    kind: str
+    amount_eur: Decimal
+    recorded_at: datetime
+    recorded_by: str
+
+
+class FundingTotals(BaseModel):
+    base_eur: Decimal
+    additional_eur: Decimal
+    total_eur: Decimal
+    municipal_base_recorded: bool
+
+
+class ImpactOut(BaseModel):
+    id: uuid.UUID
+    period_start: date
+    period_end: date
+    households_reached: int
+    households_debt_free: int
+    notes: str
+    recorded_at: datetime
+    recorded_by: str
+
+
+class ImpactTotalsOut(BaseModel):
+    households_reached: int
+    households_debt_free: int
+
+
+class HandoverOut(BaseModel):
+    handed_over_to: list[str]
+    regular_operations: str
+    handed_over_at: datetime
+    handed_over_by: str
+
+
+class ImplementationOut(BaseModel):
+    id: uuid.UUID
+    lab_id: uuid.UUID
+    project_id: uuid.UUID
+    project_name: str
+    municipalities: list[str]
+    status: str
+    started_at: datetime
+    running_since: datetime | None
+    funding: list[FundingOut]
+    funding_totals: FundingTotals
+    impact: list[ImpactOut]
+    impact_totals: ImpactTotalsOut
+    handover: HandoverOut | None
+
+
+class LabSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    municipalities: list[str]
+    region: str | None
+    status: str
+    created_at: datetime
+    formed_at: datetime | None
+    partner_count: int
+    steps_done: int
+
+
+class LabOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    municipalities: list[str]
+    region: str | None
+    status: str
+    created_at: datetime
+    formed_at: datetime | None
+    founding_partner_ids: list[uuid.UUID]
+    partners: list[PartnerOut]
+    checklist: list[StepOut]
+    implementations: list[ImplementationOut]
+
+
+class LabList(BaseModel):
+    items: list[LabSummary]

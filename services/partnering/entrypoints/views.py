@@ -1,0 +1,56 @@
+"""Domain objects as the response bodies of partnering's HTTP API."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from partnering.domain.implementation import FundingKind, Implementation
+from partnering.domain.lab import Lab, SetupStep
+from partnering.entrypoints import schemas
+from partnering.service_layer.handlers import LabView
+
+
+def implementation_out(i: Implementation) -> schemas.ImplementationOut:
+    return schemas.ImplementationOut(
+        id=i.id, lab_id=i.lab_id, project_id=i.project_id, project_name=i.project_name,
+        municipalities=list(i.municipalities), status=i.status.value, started_at=i.started_at,
+        running_since=i.running_since,
+        funding=[schemas.FundingOut(**{**asdict(f), "kind": f.kind.value}) for f in i.fundings],
+        funding_totals=schemas.FundingTotals(
+            base_eur=i.funding_total(FundingKind.BASE), additional_eur=i.funding_total(FundingKind.ADDITIONAL),
+            total_eur=i.funding_total(), municipal_base_recorded=i.has_municipal_base_funding,
+        ),
+        impact=[schemas.ImpactOut(**asdict(m)) for m in i.impacts],
+        impact_totals=schemas.ImpactTotalsOut(**asdict(i.impact_totals)),
+        handover=schemas.HandoverOut(**{**asdict(i.handover), "handed_over_to": list(i.handover.handed_over_to)})
+        if i.handover else None,
+    )
+
+
+def checklist_out(lab: Lab) -> list[schemas.StepOut]:
+    steps = []
+    for step in SetupStep:
+        record = lab.checklist.get(step)
+        steps.append(schemas.StepOut(step=step.value, done=record is not None,
+                                     done_by=record.done_by if record else None,
+                                     done_at=record.done_at if record else None,
+                                     note=record.note if record else None))
+    return steps
+
+
+def lab_out(view: LabView) -> schemas.LabOut:
+    lab = view.lab
+    return schemas.LabOut(
+        id=lab.id, name=lab.name, municipalities=list(lab.municipalities), region=lab.region,
+        status=lab.status.value, created_at=lab.created_at, formed_at=lab.formed_at,
+        founding_partner_ids=list(lab.founding_partner_ids),
+        partners=[schemas.PartnerOut(**{**asdict(p), "kind": p.kind.value}) for p in lab.partners],
+        checklist=checklist_out(lab),
+        implementations=[implementation_out(i) for i in view.implementations],
+    )
+
+
+def lab_summary(lab: Lab) -> schemas.LabSummary:
+    return schemas.LabSummary(id=lab.id, name=lab.name, municipalities=list(lab.municipalities), region=lab.region,
+                              status=lab.status.value, created_at=lab.created_at, formed_at=lab.formed_at,
+                              partner_count=len(lab.partners), steps_done=len(lab.checklist))

@@ -1,0 +1,98 @@
+"""Test doubles and dossiers for the assessment's unit tests (no I/O)."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from assessment.domain.dossier import Dossier, Partner
+from assessment.domain.model import Assessment, AssessmentStatus, Review
+from assessment.domain.portfolio import PortfolioProject
+
+from schuldenlab.demo_data import KNOWN_PROJECTS
+
+
+def dossier_from(submission: dict[str, Any], *, project_id: uuid.UUID | None = None, revision: int = 1,
+                 **changes: Any) -> Dossier:
+    d = submission
+    dossier = Dossier(
+        project_id=project_id or uuid.uuid4(), revision=revision, name=d["name"], summary=d["summary"],
+        problem=d["problem"], target_group=d["target_group"], phases=tuple(d["phases"]), themes=tuple(d["themes"]),
+        organisation=d["origin"]["organisation"], municipality=d["origin"]["municipality"], lab_id=None,
+        partners=tuple(Partner(**p) for p in d["partners"]), in_production=d["in_production"],
+        clients_served=d["clients_served"], results=d["results"], evidence_urls=tuple(d["evidence_urls"]),
+        continuity_model=d["continuity_model"], availability=d["availability"], submitted_at=datetime.now(UTC),
+    )
+    return replace(dossier, **changes)
+
+
+def known(project: str, **changes: Any) -> Dossier:
+    """One of the known proven projects of DOMAIN.md, by name, with `changes` applied."""
+    [submission] = [p for p in KNOWN_PROJECTS if p["name"] == project]
+    return dossier_from(submission, **changes)
+
+
+def weak_dossier(**changes: Any) -> Dossier:
+    """A project that exists on paper only: one party, no clients, nothing to show yet."""
+    base = known("Jongeren Perspectief Fonds", name="Schuldenapp Zwolle",
+                 summary="An app that will help residents keep track of their bills.",
+                 problem="Residents in our municipality lose track of their bills.",
+                 target_group="Residents of Zwolle", phases=("awareness",), themes=("app",),
+                 municipality="Zwolle", partners=(Partner("Gemeente Zwolle", "public"),), in_production=False,
+                 clients_served=0, results="n/a", evidence_urls=(), continuity_model="tbd", availability="not_yet")
+    return replace(base, **changes)
+
+
+class FakeAssessmentRepository:
+    def __init__(self) -> None:
+        self.rows: dict[uuid.UUID, Assessment] = {}
+
+    async def add(self, a: Assessment) -> None:
+        if any(x.project_id == a.project_id and x.revision == a.revision for x in self.rows.values()):
+            raise AssertionError("unique (project_id, revision) violated")
+        self.rows[a.id] = copy.deepcopy(a)
+
+    async def save(self, a: Assessment) -> None:
+        stored = self.rows[a.id]
+        stored.status, stored.decision = a.status, copy.deepcopy(a.decision)
+
+    async def save_review(self, assessment_id: uuid.UUID, review: Review) -> None:
+        self.rows[assessment_id].reviews[review.reviewer] = copy.deepcopy(review)
+
+    async def get(self, assessment_id: uuid.UUID, *, lock: bool = False) -> Assessment | None:
+        # A copy, so that a handler that forgets to save loses its changes, as it would with a database.
+        return copy.deepcopy(self.rows.get(assessment_id))
+
+    async def for_project(self, project_id: uuid.UUID) -> list[Assessment]:
+        return copy.deepcopy(sorted((a for a in self.rows.values() if a.project_id == project_id),
+                                    key=lambda a: a.revision))
+
+    async def list(self, status: AssessmentStatus | None) -> list[Assessment]:
+        return copy.deepcopy([a for a in self.rows.values() if status is None or a.status is status])
+
+
+class FakePortfolioRepository:
+    def __init__(self) -> None:
+        self.projects: dict[uuid.UUID, PortfolioProject] = {}
+
+    async def all(self) -> list[PortfolioProject]:
+        return list(self.projects.values())
+
+    async def put(self, project: PortfolioProject) -> None:
+        self.projects[project.project_id] = project
+
+    async def remove(self, project_id: uuid.UUID) -> bool:
+        return self.projects.pop(project_id, None) is not None
+
+
+class FakeUnitOfWork:
+    def __init__(self) -> None:
+        self.assessments = FakeAssessmentRepository()
+        self.portfolio = FakePortfolioRepository()
+        self.published: list[Any] = []
+
+    async def publish(self, payload: Any) -> None:
+        self.published.append(payload)

@@ -1,0 +1,170 @@
+"""The assessment's use cases over a fake unit of work: opening rounds, reviews, decisions, the portfolio."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+import pytest
+from assessment.domain.errors import AssessmentNotFound, DecisionRefused
+from assessment.domain.model import AssessmentStatus, Criterion, Finding, Seat, Verdict
+from assessment.domain.portfolio import PortfolioProject
+from assessment.service_layer import handlers
+from schuldenlab_contracts.events import ProjectAssessed
+
+from tests.unit.assessment.assessment_fakes import FakeUnitOfWork, known
+
+MET = {c: Finding(True, f"{c.value} is fine") for c in Criterion}
+
+
+async def _open(uow, dossier):
+    return await handlers.open_assessment(handlers.OpenAssessment(dossier), uow)
+
+
+async def _review(uow, assessment_id, reviewer, findings=MET, seat=Seat.SUBJECT_MATTER_EXPERT):
+    return await handlers.record_review(handlers.RecordReview(assessment_id, reviewer, seat, findings, ""), uow)
+
+
+async def _decide(uow, assessment_id, verdict=Verdict.PROVEN, rationale=None, override=None):
+    cmd = handlers.DecideAssessment(assessment_id, verdict, rationale, override, decided_by="director")
+    return await handlers.decide_assessment(cmd, uow)
+
+
+async def test_a_submission_opens_one_round_with_a_prescreen_and_portfolio_fit():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    assert a.status is AssessmentStatus.OPEN and a.round == 1 and a.previous_ids == ()
+    assert a.prescreen.workable.outcome == "met"
+    assert a.fit.gap_phases == ("stabilisation", "planning")
+    assert list(uow.assessments.rows) == [a.id]
+
+
+async def test_the_same_revision_submitted_twice_opens_nothing_new():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    first = await _open(uow, dossier)
+    again = await _open(uow, replace(dossier, summary="re-published copy"))
+    assert again.id == first.id and len(uow.assessments.rows) == 1
+
+
+async def test_a_resubmission_opens_a_new_round_linked_to_the_earlier_one():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    first = await _open(uow, dossier)
+    await _decide(uow, first.id, Verdict.NEEDS_INFORMATION, rationale="Which partners pay?")
+    second = await _open(uow, replace(dossier, revision=2))
+    assert second.round == 2 and second.previous_ids == (first.id,)
+    latest = await handlers.get_project_assessment(dossier.project_id, uow)
+    assert latest.id == second.id
+
+
+async def test_a_newer_revision_supersedes_an_undecided_older_round():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    first = await _open(uow, dossier)
+    await _open(uow, replace(dossier, revision=2))
+    assert (await handlers.get_assessment(first.id, uow)).status is AssessmentStatus.SUPERSEDED
+
+
+async def test_a_late_older_revision_is_recorded_as_superseded():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    second = await _open(uow, replace(dossier, revision=2))
+    first = await _open(uow, dossier)
+    assert first.status is AssessmentStatus.SUPERSEDED
+    assert (await handlers.get_assessment(second.id, uow)).status is AssessmentStatus.OPEN
+
+
+async def test_reviews_are_kept_one_per_reviewer_and_revisable():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    _, _, created = await _review(uow, a.id, "anna", {**MET, Criterion.AVAILABLE: Finding(False, "not yet")})
+    _, review, created_again = await _review(uow, a.id, "anna")
+    stored = await handlers.get_assessment(a.id, uow)
+    assert created and not created_again and review.version == 2
+    assert list(stored.reviews) == ["anna"] and stored.reviews["anna"].findings[Criterion.AVAILABLE].met
+
+
+async def test_a_review_of_a_missing_assessment_is_not_found():
+    with pytest.raises(AssessmentNotFound):
+        await _review(FakeUnitOfWork(), uuid.uuid4(), "anna")
+
+
+async def test_a_refused_decision_changes_nothing_and_publishes_nothing():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    await _review(uow, a.id, "anna")
+    with pytest.raises(DecisionRefused):
+        await _decide(uow, a.id)
+    assert uow.published == [] and uow.portfolio.projects == {}
+    assert (await handlers.get_assessment(a.id, uow)).status is AssessmentStatus.OPEN
+
+
+async def test_a_proven_decision_publishes_project_assessed_and_joins_the_portfolio():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    a = await _open(uow, dossier)
+    await _review(uow, a.id, "anna")
+    await _review(uow, a.id, "bram", {**MET, Criterion.REUSABLE: Finding(False, "only Almelo")})
+    await _review(uow, a.id, "carla")
+    await _decide(uow, a.id, rationale="Fills the stabilisation gap.")
+    [event] = uow.published
+    assert isinstance(event, ProjectAssessed)
+    assert (event.project_id, event.assessment_id, event.revision) == (dossier.project_id, a.id, 1)
+    assert event.verdict == "proven" and event.rationale == "Fills the stabilisation gap."
+    assert event.criteria.reusable.met and "bram (subject_matter_expert): not met - only Almelo" in \
+        event.criteria.reusable.notes
+    assert event.portfolio.phases == ["stabilisation", "planning"]
+    assert event.portfolio.adds_to_portfolio and event.portfolio.similar_project_ids == []
+    assert dossier.project_id in uow.portfolio.projects
+    assert (await handlers.get_assessment(a.id, uow)).status is AssessmentStatus.DECIDED
+
+
+async def test_a_rejected_decision_publishes_but_leaves_the_portfolio_alone():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    await _decide(uow, a.id, Verdict.REJECTED, rationale="Not ours to scale.")
+    assert [e.verdict for e in uow.published] == ["rejected"] and uow.portfolio.projects == {}
+
+
+async def test_portfolio_gaps_shrink_as_projects_are_proven_and_similar_projects_are_named():
+    uow = FakeUnitOfWork()
+    jpf = known("Jongeren Perspectief Fonds")
+    a = await _open(uow, jpf)
+    assert (await handlers.get_portfolio(uow)).gaps() == ("awareness", "intake", "referral", "stabilisation",
+                                                          "planning", "debt_reduction", "aftercare")
+    for reviewer in ("anna", "bram"):
+        await _review(uow, a.id, reviewer)
+    await _decide(uow, a.id)
+    assert "debt_reduction" not in (await handlers.get_portfolio(uow)).gaps()
+
+    copy = replace(jpf, project_id=uuid.uuid4(), name="Jongerenfonds Rotterdam")
+    b = await _open(uow, copy)
+    assert b.fit.similar_project_ids == (jpf.project_id,) and not b.fit.adds_to_portfolio
+    for reviewer in ("anna", "bram"):
+        await _review(uow, b.id, reviewer)
+    await _decide(uow, b.id, Verdict.REJECTED, rationale="More of the same.")
+    assert uow.published[-1].portfolio.similar_project_ids == [jpf.project_id]
+    assert uow.published[-1].portfolio.adds_to_portfolio is False
+
+
+async def test_an_open_round_shows_the_portfolio_as_it_is_now():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    await handlers.record_catalogue_project(PortfolioProject.from_dossier(known("Collectief Schuldregelen")), uow)
+    assert (await handlers.get_assessment(a.id, uow)).fit.gap_phases == ("stabilisation",)
+
+
+async def test_a_project_withdrawn_from_the_catalogue_leaves_the_portfolio():
+    uow = FakeUnitOfWork()
+    project = PortfolioProject.from_dossier(known("Nederlandse Schuldhulproute"))
+    await handlers.record_catalogue_project(project, uow)
+    assert "awareness" not in (await handlers.get_portfolio(uow)).gaps()
+    assert await handlers.remove_from_portfolio(project.project_id, uow)
+    assert "awareness" in (await handlers.get_portfolio(uow)).gaps()
+    assert not await handlers.remove_from_portfolio(project.project_id, uow)
+
+
+async def test_the_project_assessment_of_an_unknown_project_is_not_found():
+    with pytest.raises(AssessmentNotFound):
+        await handlers.get_project_assessment(uuid.uuid4(), FakeUnitOfWork())
