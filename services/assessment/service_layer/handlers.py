@@ -104,6 +104,7 @@ def project_assessed(assessment: Assessment) -> contract.ProjectAssessed:
                                         adds_to_portfolio=decision.fit.adds_to_portfolio,
                                         similar_project_ids=list(decision.fit.similar_project_ids)),
         rationale=decision.rationale, decided_at=decision.decided_at,
+        override_reason=decision.override_reason,
     )
 
 

@@ -120,6 +120,18 @@ async def test_a_proven_decision_publishes_project_assessed_and_joins_the_portfo
     assert (await handlers.get_assessment(a.id, uow)).status is AssessmentStatus.DECIDED
 
 
+async def test_a_board_override_publishes_its_written_reason():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    not_reusable = {**MET, Criterion.REUSABLE: Finding(False, "only Almelo")}
+    await _review(uow, a.id, "anna", not_reusable)
+    await _review(uow, a.id, "bram", not_reusable)
+    await _decide(uow, a.id, rationale="Needed for stabilisation.", override="The pilot in Enschede shows reuse.")
+    [event] = uow.published
+    assert event.verdict == "proven" and not event.criteria.reusable.met
+    assert event.override_reason == "The pilot in Enschede shows reuse."
+
+
 async def test_a_rejected_decision_publishes_but_leaves_the_portfolio_alone():
     uow = FakeUnitOfWork()
     a = await _open(uow, known("Doorbraakmethode"))
