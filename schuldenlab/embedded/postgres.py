@@ -266,11 +266,18 @@ def drop_database(dsn: str, name: str) -> None:
     """Drop database `name` if it exists, disconnecting its sessions (WITH (FORCE))."""
 
     async def drop() -> None:
-        conn = await asyncpg.connect(dsn, timeout=10)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
-        finally:
-            await conn.close()
+        # Seen once under load: the server closed our session mid-DROP; the DROP is safe to repeat.
+        for attempt in range(3):
+            conn = await asyncpg.connect(dsn, timeout=10)
+            try:
+                await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+                return
+            except asyncpg.ConnectionDoesNotExistError:
+                if attempt == 2:
+                    raise
+            finally:
+                if not conn.is_closed():
+                    await conn.close()
 
     _run_sync(drop())
 
