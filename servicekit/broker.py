@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+
 from schuldenlab_contracts.cloudevents import KafkaRecord
 from schuldenlab_contracts.registry import EVENTS, by_topic
-
 from servicekit.config import Settings
 from servicekit.consumer import DeadLetter, ReceivedRecord, dead_letter_topic
 from servicekit.metrics import REGISTRY
@@ -43,7 +43,8 @@ class Publishers:
             if spec.source == service:
                 self._by_topic[spec.topic] = broker.publisher(
                     spec.topic, title=f"{spec.topic}:publish", schema=spec.model,
-                    description=f"{spec.name} (ce_type {spec.ce_type}); CloudEvents binary mode, key = {spec.key_field}",
+                    description=f"{spec.name} (ce_type {spec.ce_type}); CloudEvents binary mode, "
+                    f"key = {spec.key_field}",
                 )
         self._dead_letter = broker.publisher(
             dead_letter_topic(service), title=f"{dead_letter_topic(service)}:publish",
@@ -96,7 +97,7 @@ def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
         )
         try:
             await handle(record)
-        except Exception:  # noqa: BLE001 - not even the DLQ took it: rewind, so nothing is skipped
+        except Exception:
             log.exception("%s: could not process or dead-letter %s[%s]@%s; will redeliver",
                           service, raw.topic, raw.partition, raw.offset)
             await message.nack()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 SERVICE_PORTS: dict[str, int] = {"catalogue": 8001, "assessment": 8002, "partnering": 8003, "notifications": 8004}
 
@@ -60,7 +60,7 @@ class Settings:
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         ports = dict(SERVICE_PORTS)
         for service in SERVICE_PORTS:

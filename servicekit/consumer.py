@@ -11,15 +11,15 @@ import asyncio
 import enum
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from pydantic import BaseModel
+
 from schuldenlab_contracts.cloudevents import CloudEvent, ContractViolation, from_kafka_record, parse_payload
 from schuldenlab_contracts.registry import by_type
-
 from servicekit import metrics
 from servicekit.inbox import record_processed
 from servicekit.uow import UnitOfWork, transaction
@@ -112,12 +112,14 @@ class EventConsumer:
                 outcome = await self._apply(handler, payload, event, record)
                 self._count(event.type, outcome)
                 return outcome
-            except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+            except Exception as exc:
                 if attempt == self._max_attempts:
-                    log.exception("%s: %s %s failed %d times; dead-lettering", self.service, event.type, event.id, attempt)
+                    log.exception("%s: %s %s failed %d times; dead-lettering",
+                                  self.service, event.type, event.id, attempt)
                     await self._send_to_dead_letter(record, exc, attempts=attempt, ce_type=event.type)
                     return Outcome.DEAD_LETTERED
-                log.warning("%s: %s %s failed (attempt %d), retrying: %r", self.service, event.type, event.id, attempt, exc)
+                log.warning("%s: %s %s failed (attempt %d), retrying: %r",
+                            self.service, event.type, event.id, attempt, exc)
                 metrics.EVENTS_HANDLED.labels(self.service, event.type, "retried").inc()
                 await asyncio.sleep(delay)
                 delay = min(self._backoff_max, delay * 2)
@@ -137,7 +139,8 @@ class EventConsumer:
         metrics.HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
         return Outcome.PROCESSED
 
-    async def _send_to_dead_letter(self, record: ReceivedRecord, exc: Exception, *, attempts: int, ce_type: str) -> None:
+    async def _send_to_dead_letter(self, record: ReceivedRecord, exc: Exception, *,
+                                   attempts: int, ce_type: str) -> None:
         headers = {name: value.decode("utf-8", "replace") for name, value in record.headers}
         headers.update({
             "dlq_error": f"{type(exc).__name__}: {exc}"[:4000],

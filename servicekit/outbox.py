@@ -13,14 +13,14 @@ import hashlib
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Awaitable, Callable, Sequence
 
 import asyncpg
+
 from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, to_kafka_record
 from schuldenlab_contracts.registry import by_type
-
 from servicekit import metrics
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class PendingRow:
         )
 
 
-def plan_batch(rows: Sequence[PendingRow], now: datetime) -> "OrderedDict[str, list[PendingRow]]":
+def plan_batch(rows: Sequence[PendingRow], now: datetime) -> OrderedDict[str, list[PendingRow]]:
     """Group rows by key in sequence order; a key stops at its first row that is still backing off."""
     lanes: OrderedDict[str, list[PendingRow]] = OrderedDict()
     blocked: set[str] = set()
@@ -152,7 +152,7 @@ class OutboxRelay:
         for row in lane:
             try:
                 await self._publish(to_kafka_record(row.to_event()))
-            except Exception as exc:  # noqa: BLE001 - any publish failure is retried later, never lost
+            except Exception as exc:
                 log.warning("outbox %s: publishing seq %s failed: %r", self._schema, row.seq, exc)
                 return done, (row.seq, f"{type(exc).__name__}: {exc}")
             done.append(row.seq)
@@ -175,11 +175,11 @@ class OutboxRelay:
                 self._wake.clear()
                 try:
                     await self.publish_pending()
-                except Exception:  # noqa: BLE001 - the relay must outlive any one failed pass
+                except Exception:
                     log.exception("outbox %s: relay pass failed; retrying after the poll interval", self._schema)
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     if listener is None or listener.is_closed():
                         listener = await self._listen()
         finally:

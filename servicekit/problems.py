@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -72,8 +73,15 @@ def install_problem_handlers(app: FastAPI, status_for: Mapping[type[Exception], 
 
 
 def _domain_handler(status: int):
+    """A domain exception as a problem: `.conditions` (unmet conditions) and `.field`/`.reason`
+    (invalid input the domain found) are carried into the body the same way as everywhere else."""
+
     async def handler(request: Request, exc: Exception) -> JSONResponse:
         conditions = getattr(exc, "conditions", None)
-        return problem_response(request, status, str(exc), conditions=list(conditions) if conditions else None)
+        field, reason = getattr(exc, "field", None), getattr(exc, "reason", None)
+        errors = [{"field": str(field), "reason": str(reason)}] if field and reason else None
+        detail = f"Invalid input: {field}: {reason}" if errors and status == 422 else str(exc)
+        return problem_response(request, status, detail, conditions=list(conditions) if conditions else None,
+                                errors=errors)
 
     return handler

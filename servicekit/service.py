@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
@@ -35,7 +35,7 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     error_statuses: Mapping[type[Exception], int] = field(default_factory=dict)
-    background: Sequence[Callable[["ServiceRuntime"], Awaitable[None]]] = ()
+    background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     version: str = "1.0.0"
 
 
@@ -113,11 +113,11 @@ class ServiceRuntime:
         try:
             await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2)
             checks["database"] = "ok"
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready, reported as such
+        except Exception as exc:
             checks["database"] = f"failing: {type(exc).__name__}: {exc}"
         try:
             checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "failing: no answer"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["broker"] = f"failing: {type(exc).__name__}: {exc}"
         return checks
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable, TypeVar
+from typing import TypeVar
 
 import asyncpg
 from pydantic import BaseModel
+
 from schuldenlab_contracts.cloudevents import CloudEvent, new_event, tombstone
 from schuldenlab_contracts.registry import EventSpec
-
 from servicekit import outbox
 
 

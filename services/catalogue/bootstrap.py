@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from servicekit.service import ServiceDefinition
-
 from catalogue.adapters.uow import PostgresCatalogueUnitOfWork
-from catalogue.domain.errors import ProjectNotFound
+from catalogue.domain.errors import CatalogueConflict, ProjectNotFound, UnknownLab
 from catalogue.entrypoints.http import router
+from catalogue.entrypoints.messages import HANDLERS
+from servicekit.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
@@ -16,6 +16,6 @@ def definition() -> ServiceDefinition:
         migrations_package="catalogue.migrations",
         uow_factory=PostgresCatalogueUnitOfWork,
         routers=[router],
-        handlers={},
-        error_statuses={ProjectNotFound: 404},
+        handlers=HANDLERS,
+        error_statuses={ProjectNotFound: 404, CatalogueConflict: 409, UnknownLab: 422},
     )

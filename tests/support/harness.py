@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
 
 import httpx
 from fastapi import FastAPI
+
+from schuldenlab.services import load_definition
 from servicekit.auth import issue_token
 from servicekit.config import Settings
 from servicekit.service import ServiceRuntime, create_app
-
-from schuldenlab.services import load_definition
 
 TEST_SIGNING_KEY = "test-signing-key-not-for-production-0123456789"
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from schuldenlab_contracts.cloudevents import CloudEvent
-from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
-from schuldenlab_contracts.registry import by_model
-
 from assessment.domain.dossier import Dossier, Partner
 from assessment.domain.portfolio import PortfolioProject
 from assessment.service_layer import handlers
+from schuldenlab_contracts.cloudevents import CloudEvent
+from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
+from schuldenlab_contracts.registry import by_model
 
 
 def dossier_of(p: ProjectSubmitted) -> Dossier:

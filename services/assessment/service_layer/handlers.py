@@ -6,8 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from schuldenlab_contracts import events as contract
-
 from assessment.domain.dossier import Dossier
 from assessment.domain.errors import AssessmentNotFound
 from assessment.domain.model import (
@@ -22,6 +20,7 @@ from assessment.domain.model import (
 from assessment.domain.portfolio import Portfolio, PortfolioProject
 from assessment.domain.prescreen import prescreen
 from assessment.service_layer.ports import AssessmentUnitOfWork
+from schuldenlab_contracts import events as contract
 
 
 @dataclass(frozen=True)

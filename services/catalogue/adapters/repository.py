@@ -1,17 +1,49 @@
-"""Projects in the `catalogue` schema."""
+"""Projects and labs in the `catalogue` schema."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 
 import asyncpg
 
-from catalogue.domain.model import Contact, Dossier, Project, ProjectStatus
+from catalogue.domain.model import (
+    Contact,
+    Dossier,
+    Implementation,
+    Project,
+    ProjectStatus,
+    Verdict,
+    VerdictRecord,
+)
 
 
-def _dossier(data: dict) -> Dossier:
+def dossier_from_json(data: dict) -> Dossier:
     return Dossier(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def _verdict_json(v: VerdictRecord) -> dict:
+    return {"assessment_id": str(v.assessment_id), "revision": v.revision, "verdict": v.verdict.value,
+            "rationale": v.rationale, "decided_at": v.decided_at.isoformat(), "applied": v.applied}
+
+
+def _verdict(data: dict) -> VerdictRecord:
+    return VerdictRecord(uuid.UUID(data["assessment_id"]), data["revision"], Verdict(data["verdict"]),
+                         data["rationale"], datetime.fromisoformat(data["decided_at"]), data["applied"])
+
+
+def _implementation_json(i: Implementation) -> dict:
+    return {"implementation_id": str(i.implementation_id), "lab_id": str(i.lab_id),
+            "municipalities": list(i.municipalities),
+            "handed_over_at": i.handed_over_at.isoformat() if i.handed_over_at else None}
+
+
+def _implementation(data: dict) -> Implementation:
+    handed_over_at = data["handed_over_at"]
+    return Implementation(uuid.UUID(data["implementation_id"]), uuid.UUID(data["lab_id"]),
+                          tuple(data["municipalities"]),
+                          datetime.fromisoformat(handed_over_at) if handed_over_at else None)
 
 
 class PostgresProjectRepository:
@@ -20,24 +52,64 @@ class PostgresProjectRepository:
 
     async def add(self, project: Project) -> None:
         await self._conn.execute(
-            """INSERT INTO projects (id, revision, status, dossier, submitted_at)
-               VALUES ($1, $2, $3, $4, $5)""",
-            project.id, project.revision, project.status.value, asdict(project.dossier), project.submitted_at,
+            """INSERT INTO projects (id, revision, status, dossier, submitted_at, verdicts, implementations)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            *self._columns(project),
         )
-        if project.contact is not None:
-            await self._conn.execute(
-                "INSERT INTO contacts (project_id, name, email) VALUES ($1, $2, $3)",
-                project.id, project.contact.name, project.contact.email,
-            )
+        await self._save_contact(project)
 
-    async def get(self, project_id: uuid.UUID) -> Project | None:
+    async def save(self, project: Project) -> None:
+        await self._conn.execute(
+            """UPDATE projects SET revision = $2, status = $3, dossier = $4, submitted_at = $5,
+                                   verdicts = $6, implementations = $7, updated_at = clock_timestamp()
+               WHERE id = $1""",
+            *self._columns(project),
+        )
+        await self._save_contact(project)
+
+    async def get(self, project_id: uuid.UUID, *, for_update: bool = False) -> Project | None:
+        # Commands lock the row, so concurrent events and requests on one project apply one at a time.
+        lock = " FOR UPDATE OF p" if for_update else ""
         row = await self._conn.fetchrow(
-            """SELECT p.*, c.name AS contact_name, c.email AS contact_email
-               FROM projects p LEFT JOIN contacts c ON c.project_id = p.id WHERE p.id = $1""",
+            f"""SELECT p.*, c.name AS contact_name, c.email AS contact_email
+                FROM projects p LEFT JOIN contacts c ON c.project_id = p.id WHERE p.id = $1{lock}""",
             project_id,
         )
         if row is None:
             return None
         contact = Contact(row["contact_name"], row["contact_email"]) if row["contact_name"] else None
+        implementations = [_implementation(i) for i in row["implementations"]]
         return Project(id=row["id"], revision=row["revision"], status=ProjectStatus(row["status"]),
-                       dossier=_dossier(row["dossier"]), contact=contact, submitted_at=row["submitted_at"])
+                       dossier=dossier_from_json(row["dossier"]), contact=contact, submitted_at=row["submitted_at"],
+                       verdicts=[_verdict(v) for v in row["verdicts"]],
+                       implementations={i.implementation_id: i for i in implementations})
+
+    @staticmethod
+    def _columns(project: Project) -> tuple:
+        return (project.id, project.revision, project.status.value, asdict(project.dossier), project.submitted_at,
+                [_verdict_json(v) for v in project.verdicts],
+                [_implementation_json(i) for i in project.implementations.values()])
+
+    async def _save_contact(self, project: Project) -> None:
+        if project.contact is None:
+            await self._conn.execute("DELETE FROM contacts WHERE project_id = $1", project.id)
+        else:
+            await self._conn.execute(
+                """INSERT INTO contacts (project_id, name, email) VALUES ($1, $2, $3)
+                   ON CONFLICT (project_id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email""",
+                project.id, project.contact.name, project.contact.email,
+            )
+
+
+class PostgresLabRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, lab_id: uuid.UUID, name: str, municipalities: list[str]) -> None:
+        await self._conn.execute(
+            "INSERT INTO labs (lab_id, name, municipalities) VALUES ($1, $2, $3) ON CONFLICT (lab_id) DO NOTHING",
+            lab_id, name, municipalities,
+        )
+
+    async def is_formed(self, lab_id: uuid.UUID) -> bool:
+        return bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM labs WHERE lab_id = $1)", lab_id))

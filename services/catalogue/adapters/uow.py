@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncpg
-from servicekit.uow import UnitOfWork
 
-from catalogue.adapters.repository import PostgresProjectRepository
+from catalogue.adapters.catalogue import PostgresCatalogueRepository
+from catalogue.adapters.repository import PostgresLabRepository, PostgresProjectRepository
+from servicekit.uow import UnitOfWork
 
 
 class PostgresCatalogueUnitOfWork(UnitOfWork):
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__(conn, schema="catalogue")
         self.projects = PostgresProjectRepository(conn)
+        self.labs = PostgresLabRepository(conn)
+        self.catalogue = PostgresCatalogueRepository(conn)

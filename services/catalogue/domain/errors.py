@@ -3,3 +3,23 @@
 
 class ProjectNotFound(LookupError):
     pass
+
+
+class CatalogueConflict(Exception):
+    """A command that the project's current state does not allow; `conditions` lists every unmet one."""
+
+    def __init__(self, message: str, conditions: list[str]) -> None:
+        super().__init__(message)
+        self.conditions = conditions
+
+
+class UnknownLab(ValueError):
+    """A submission names a lab (`origin.lab_id`) that this service has not seen formed."""
+
+    field = "origin.lab_id"
+
+    def __init__(self, lab_id: object) -> None:
+        self.reason = (f"no formed lab with id {lab_id} is known; a lab's own project can be submitted "
+                       "only once the lab has been formed")
+        super().__init__(self.reason)
+        self.lab_id = lab_id

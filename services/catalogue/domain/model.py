@@ -1,11 +1,13 @@
-"""A submitted project ("aangemeld project"), its dossier and its status."""
+"""A submitted project ("aangemeld project"), its dossier, its lifecycle and its adoption by labs."""
 
 from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+
+from catalogue.domain.errors import CatalogueConflict, UnknownLab
 
 
 class ProjectStatus(enum.StrEnum):
@@ -14,6 +16,14 @@ class ProjectStatus(enum.StrEnum):
     REJECTED = "rejected"
     NEEDS_INFORMATION = "needs_information"
     WITHDRAWN = "withdrawn"
+
+
+class Verdict(enum.StrEnum):
+    """The portfolio board's decision on one revision of a dossier."""
+
+    PROVEN = "proven"
+    REJECTED = "rejected"
+    NEEDS_INFORMATION = "needs_information"
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,40 @@ class Dossier:
     continuity_model: str
     availability: str
 
+    @property
+    def lab_id(self) -> str | None:
+        """The local lab that developed the project, if one did."""
+        lab_id = self.origin.get("lab_id")
+        return str(lab_id) if lab_id else None
+
+
+@dataclass(frozen=True)
+class VerdictRecord:
+    """One verdict as received; `applied` tells whether it set the project's status."""
+
+    assessment_id: uuid.UUID
+    revision: int
+    verdict: Verdict
+    rationale: str
+    decided_at: datetime
+    applied: bool
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """A lab implementing the project ("implementatie"); closed once handed over to regular operations."""
+
+    implementation_id: uuid.UUID
+    lab_id: uuid.UUID
+    municipalities: tuple[str, ...]
+    handed_over_at: datetime | None = None
+
+
+def require_formed_lab(dossier: Dossier, lab_is_formed: bool) -> None:
+    """A lab's own project is accepted only from a lab that has actually been formed."""
+    if dossier.lab_id is not None and not lab_is_formed:
+        raise UnknownLab(dossier.lab_id)
+
 
 @dataclass
 class Project:
@@ -52,12 +96,114 @@ class Project:
     dossier: Dossier
     contact: Contact | None
     submitted_at: datetime
-    history: list[dict] = field(default_factory=list)
+    verdicts: list[VerdictRecord] = field(default_factory=list)
+    implementations: dict[uuid.UUID, Implementation] = field(default_factory=dict)
 
     @classmethod
-    def submit(cls, dossier: Dossier, contact: Contact, now: datetime, project_id: uuid.UUID | None = None) -> "Project":
+    def submit(cls, dossier: Dossier, contact: Contact, now: datetime,
+               project_id: uuid.UUID | None = None) -> Project:
         return cls(id=project_id or uuid.uuid4(), revision=1, status=ProjectStatus.SUBMITTED,
                    dossier=dossier, contact=contact, submitted_at=now)
 
-    def with_dossier(self, dossier: Dossier) -> "Project":
-        return replace(self, dossier=dossier)
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    def resubmit(self, dossier: Dossier, contact: Contact | None, now: datetime) -> None:
+        """A new revision of the dossier, answering the board's request for more information."""
+        if self.status is not ProjectStatus.NEEDS_INFORMATION:
+            raise CatalogueConflict(
+                f"Project {self.id} cannot be resubmitted",
+                [f"the project's status must be 'needs_information' to resubmit, it is '{self.status}'"],
+            )
+        self.revision += 1
+        self.status = ProjectStatus.SUBMITTED
+        self.dossier = dossier
+        self.submitted_at = now
+        if contact is not None:
+            self.contact = contact
+
+    def record_verdict(self, *, assessment_id: uuid.UUID, revision: int, verdict: Verdict,
+                       rationale: str, decided_at: datetime) -> bool:
+        """Record a verdict; it sets the status only when it is about the current revision.
+
+        A verdict for an older revision (the dossier was resubmitted since) is kept in the history
+        but changes nothing; so is any verdict on a withdrawn project, and one older than the verdict
+        already applied to this revision (the board decided again; its latest decision holds).
+        """
+        applies = (
+            revision == self.revision
+            and self.status is not ProjectStatus.WITHDRAWN
+            and (self.current_verdict is None or decided_at >= self.current_verdict.decided_at)
+        )
+        self.verdicts.append(VerdictRecord(assessment_id, revision, verdict, rationale, decided_at, applies))
+        if applies:
+            self.status = ProjectStatus(verdict.value)
+        return applies
+
+    def withdraw(self) -> bool:
+        """Take the project out (of the catalogue); returns False when it was already withdrawn."""
+        if self.status is ProjectStatus.WITHDRAWN:
+            return False
+        self.status = ProjectStatus.WITHDRAWN
+        return True
+
+    def erase_contact(self) -> None:
+        """The contact person's right to erasure (GDPR): nothing of them remains."""
+        self.contact = None
+
+    # --- adoption by labs -------------------------------------------------------------------------
+
+    def start_implementation(self, implementation_id: uuid.UUID, lab_id: uuid.UUID,
+                             municipalities: tuple[str, ...]) -> bool:
+        """A lab adopted the project; returns False when this implementation was already known."""
+        known = self.implementations.get(implementation_id)
+        if known is not None:
+            if known.municipalities:
+                return False
+            # The handover arrived first (it names no municipalities): complete what we know.
+            self.implementations[implementation_id] = Implementation(
+                implementation_id, lab_id, municipalities, known.handed_over_at)
+            return True
+        self.implementations[implementation_id] = Implementation(implementation_id, lab_id, municipalities)
+        return True
+
+    def hand_over(self, implementation_id: uuid.UUID, lab_id: uuid.UUID, at: datetime) -> bool:
+        """A lab handed its implementation over to regular operations; its task there is over."""
+        known = self.implementations.get(implementation_id)
+        if known is not None and known.handed_over_at is not None:
+            return False
+        municipalities = known.municipalities if known else ()
+        self.implementations[implementation_id] = Implementation(implementation_id, lab_id, municipalities, at)
+        return True
+
+    # --- what the public sees ---------------------------------------------------------------------
+
+    @property
+    def is_listed(self) -> bool:
+        """Only proven projects are in the catalogue (and on its feed)."""
+        return self.status is ProjectStatus.PROVEN
+
+    @property
+    def current_verdict(self) -> VerdictRecord | None:
+        """The verdict that set the status of the current revision, if any."""
+        applied = [v for v in self.verdicts if v.applied and v.revision == self.revision]
+        return applied[-1] if applied else None
+
+    @property
+    def labs_implementing(self) -> list[uuid.UUID]:
+        labs: list[uuid.UUID] = []
+        for impl in self.implementations.values():
+            if impl.handed_over_at is None and impl.lab_id not in labs:
+                labs.append(impl.lab_id)
+        return labs
+
+    @property
+    def handovers(self) -> int:
+        return sum(1 for impl in self.implementations.values() if impl.handed_over_at is not None)
+
+    @property
+    def municipalities(self) -> list[str]:
+        """Where it runs: its origin, and wherever a lab implements it or handed it over."""
+        found = [self.dossier.origin["municipality"]]
+        for impl in self.implementations.values():
+            found.extend(m for m in impl.municipalities if m not in found)
+        return found

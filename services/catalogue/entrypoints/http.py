@@ -2,40 +2,185 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from servicekit.auth import Principal, optional_principal
-from servicekit.service import get_runtime
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter
 
 from catalogue.domain.model import Contact, Dossier, Project
-from catalogue.entrypoints.schemas import ProjectOut, ProjectSubmission
+from catalogue.entrypoints import cursors
+from catalogue.entrypoints.limits import LimitedBodyRoute
+from catalogue.entrypoints.schemas import (
+    CataloguePage,
+    ChangesPage,
+    ProjectOut,
+    ProjectSubmission,
+    Resubmission,
+    SubmissionAccepted,
+)
 from catalogue.service_layer import handlers
+from catalogue.service_layer.ports import CatalogueQuery
+from schuldenlab_contracts.events import Phase
+from servicekit.auth import Principal, optional_principal, require_role
+from servicekit.metrics import REGISTRY
+from servicekit.problems import Problem
+from servicekit.service import get_runtime
 
-router = APIRouter(prefix="/v1", tags=["projects"])
+router = APIRouter(prefix="/v1", tags=["catalogue"], route_class=LimitedBodyRoute)
+
+Operator = Annotated[Principal, Depends(require_role())]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+SUBMISSIONS = Counter("catalogue_submissions", "Project submissions and resubmissions accepted", ["kind"],
+                      registry=REGISTRY)
+
+
+def _dossier(body: ProjectSubmission) -> Dossier:
+    data = body.model_dump(mode="json", exclude={"contact"})
+    return Dossier(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def _contact(body: ProjectSubmission) -> Contact | None:
+    return Contact(body.contact.name, body.contact.email) if body.contact is not None else None
+
+
+def _invalid_query(field: str, reason: str) -> Problem:
+    return Problem(422, f"Invalid input: {field}: {reason}", errors=[{"field": field, "reason": reason}])
 
 
 def _out(project: Project, principal: Principal | None) -> ProjectOut:
     show_contact = principal is not None and "operator" in principal.roles and project.contact is not None
-    return ProjectOut(id=project.id, revision=project.revision, status=project.status.value,
-                      submitted_at=project.submitted_at, dossier=asdict(project.dossier),
-                      contact=asdict(project.contact) if show_contact else None)
+    dossier = asdict(project.dossier)
+    return ProjectOut(
+        id=project.id, revision=project.revision, status=project.status.value, submitted_at=project.submitted_at,
+        **dossier,
+        verdicts=[asdict(v) for v in project.verdicts],
+        implementations=[asdict(i) for i in project.implementations.values()],
+        labs_implementing=project.labs_implementing, handovers=project.handovers,
+        municipalities=project.municipalities,
+        contact=asdict(project.contact) if show_contact else None,
+    )
 
 
-@router.post("/projects", status_code=201, summary="Submit a project (aanmelden); public")
-async def submit_project(body: ProjectSubmission, request: Request) -> dict:
-    data = body.model_dump(mode="json", exclude={"contact"})
-    dossier = Dossier(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-    cmd = handlers.SubmitProject(dossier=dossier, contact=Contact(body.contact.name, body.contact.email))
+def _json_with_etag(body: dict, if_none_match: str | None) -> Response:
+    """A JSON response with an ETag of its exact bytes; 304 when the client already has them."""
+    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    etag = f'"{hashlib.sha256(content).hexdigest()[:40]}"'
+    if if_none_match is not None:
+        offered = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if etag in offered or "*" in offered:
+            return Response(status_code=304, headers={"ETag": etag})
+    return Response(content, media_type="application/json", headers={"ETag": etag})
+
+
+# --- submitting and managing projects -----------------------------------------------------------
+
+
+@router.post("/projects", status_code=201, response_model=SubmissionAccepted,
+             summary="Submit a project (aanmelden); public")
+async def submit_project(body: ProjectSubmission, request: Request) -> JSONResponse:
+    cmd = handlers.SubmitProject(dossier=_dossier(body), contact=_contact(body))
     async with get_runtime(request).transaction() as uow:
         project = await handlers.submit_project(cmd, uow)
-    return {"id": str(project.id), "status": project.status.value, "revision": project.revision}
+    SUBMISSIONS.labels("submission").inc()
+    accepted = SubmissionAccepted(id=project.id, status=project.status.value, revision=project.revision)
+    return JSONResponse(accepted.model_dump(mode="json"), status_code=201,
+                        headers={"Location": f"/v1/projects/{project.id}"})
 
 
-@router.get("/projects/{project_id}", summary="A project with its status; contact only for operator")
+@router.put("/projects/{project_id}", response_model=SubmissionAccepted,
+            summary="Resubmit a project after the board asked for more information (new revision)")
+async def resubmit_project(project_id: uuid.UUID, body: Resubmission, request: Request) -> SubmissionAccepted:
+    cmd = handlers.ResubmitProject(project_id=project_id, dossier=_dossier(body), contact=_contact(body))
+    async with get_runtime(request).transaction() as uow:
+        project = await handlers.resubmit_project(cmd, uow)
+    SUBMISSIONS.labels("resubmission").inc()
+    return SubmissionAccepted(id=project.id, status=project.status.value, revision=project.revision)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectOut, response_model_exclude_none=False,
+            summary="A project with its status and verdict history; contact only for operator")
 async def get_project(project_id: uuid.UUID, request: Request,
-                      principal: Principal | None = Depends(optional_principal)) -> ProjectOut:
+                      principal: MaybePrincipal) -> ProjectOut:
     async with get_runtime(request).transaction() as uow:
         project = await handlers.get_project(project_id, uow)
     return _out(project, principal)
+
+
+@router.delete("/projects/{project_id}", response_model=SubmissionAccepted,
+               summary="Withdraw a project (operator); a listed project leaves the catalogue (tombstone)")
+async def withdraw_project(project_id: uuid.UUID, request: Request,
+                           _: Operator) -> SubmissionAccepted:
+    async with get_runtime(request).transaction() as uow:
+        project = await handlers.withdraw_project(project_id, uow)
+    return SubmissionAccepted(id=project.id, status=project.status.value, revision=project.revision)
+
+
+@router.delete("/projects/{project_id}/contact", status_code=204,
+               summary="Erase the contact person's data (GDPR right to erasure); operator")
+async def erase_contact(project_id: uuid.UUID, request: Request,
+                        _: Operator) -> Response:
+    async with get_runtime(request).transaction() as uow:
+        await handlers.erase_contact(project_id, uow)
+    return Response(status_code=204)
+
+
+# --- the public catalogue -----------------------------------------------------------------------
+
+
+@router.get("/catalogue", response_model=CataloguePage,
+            summary="The proven projects; filters phase, theme, municipality, q (Dutch full text); cursor pages")
+async def browse_catalogue(
+    request: Request,
+    phase: Annotated[Phase | None, Query(description="One of the seven phase codes")] = None,
+    theme: Annotated[str | None, Query(max_length=200)] = None,
+    municipality: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=500,
+                                   description="Words to find in name, summary, problem, results")] = None,
+    cursor: Annotated[str | None, Query(max_length=200,
+                                        description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    try:
+        after = cursors.decode(cursors.LISTING, cursor) if cursor else None
+    except cursors.InvalidCursor as exc:
+        raise _invalid_query("cursor", str(exc)) from None
+    query = CatalogueQuery(phase=phase.value if phase else None, theme=theme or None,
+                           municipality=municipality or None, text=(q or "").strip() or None,
+                           after=after, limit=limit + 1)
+    async with get_runtime(request).transaction() as uow:
+        listings = await handlers.browse_catalogue(query, uow)
+    page = listings[:limit]
+    more = len(listings) > limit
+    body = {"items": [listing.record for listing in page],
+            "next_cursor": cursors.encode(cursors.LISTING, page[-1].position) if more else None}
+    return _json_with_etag(body, if_none_match)
+
+
+@router.get("/catalogue/changes", response_model=ChangesPage,
+            summary="The catalogue feed over HTTP: every change in order, null record when a project left")
+async def catalogue_changes(
+    request: Request,
+    after: Annotated[str | None, Query(max_length=200,
+                                       description="`next_cursor` of the previous call")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    try:
+        position = cursors.decode(cursors.CHANGES, after) if after else 0
+    except cursors.InvalidCursor as exc:
+        raise _invalid_query("after", str(exc)) from None
+    async with get_runtime(request).transaction() as uow:
+        changes = await handlers.list_changes(position, limit, uow)
+    last = changes[-1].seq if changes else position
+    body = {
+        "items": [{"cursor": cursors.encode(cursors.CHANGES, c.seq), "project_id": str(c.project_id),
+                   "record": c.record, "changed_at": c.changed_at.isoformat()} for c in changes],
+        "next_cursor": cursors.encode(cursors.CHANGES, last),
+    }
+    return JSONResponse(body)

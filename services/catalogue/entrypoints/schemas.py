@@ -2,49 +2,139 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from schuldenlab_contracts.events import Availability, Origin, Phase, ProjectPartner
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-Short = Annotated[str, Field(min_length=1, max_length=200)]
-Long = Annotated[str, Field(min_length=1, max_length=10_000)]
+from schuldenlab_contracts.events import (
+    Availability,
+    CatalogueProject,
+    Count,
+    HttpUrl,
+    Label,
+    Origin,
+    Phases,
+    ProjectPartner,
+    Text,
+)
+
+# The dossier fields reuse the contract's constrained types, so whatever is accepted here is exactly
+# what ProjectSubmitted can carry: a valid request can never fail later when the event is built.
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("must be an e-mail address like name@example.nl")
+    return value
+
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=320), AfterValidator(_email)]
 
 
 class ContactIn(BaseModel):
+    """The submitter's contact person (personal data: stored only in the catalogue, shown only to operator)."""
+
     model_config = ConfigDict(extra="forbid")
-    name: Short
-    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    name: Label
+    email: Email
 
 
 class ProjectSubmission(BaseModel):
     """The dossier of a submission ("aanmelding"): the ProjectSubmitted fields plus a contact person."""
 
     model_config = ConfigDict(extra="forbid")
-    name: Short
-    summary: Long
-    problem: Long
-    target_group: Long
-    phases: Annotated[list[Phase], Field(min_length=1)]
-    themes: list[Short] = Field(default_factory=list, max_length=20)
+    name: Label
+    summary: Text
+    problem: Text
+    target_group: Text
+    phases: Phases
+    themes: list[Label] = Field(default_factory=list, max_length=50)
     origin: Origin
-    partners: Annotated[list[ProjectPartner], Field(min_length=1, max_length=100)]
+    partners: list[ProjectPartner] = Field(min_length=1, max_length=200,
+                                           description="Parties involved in running it; at least one.")
     in_production: bool
-    clients_served: Annotated[int, Field(ge=0)]
-    results: Long
-    evidence_urls: list[Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")]] = Field(
-        default_factory=list, max_length=50)
-    continuity_model: Long
+    clients_served: Count
+    results: Text
+    evidence_urls: list[HttpUrl] = Field(default_factory=list, max_length=50)
+    continuity_model: Text
     availability: Availability
     contact: ContactIn
 
 
+class Resubmission(ProjectSubmission):
+    """A new revision of the dossier; the contact person may stay as it was."""
+
+    contact: ContactIn | None = None
+
+
+class SubmissionAccepted(BaseModel):
+    id: uuid.UUID
+    status: str
+    revision: int
+
+
+class VerdictOut(BaseModel):
+    assessment_id: uuid.UUID
+    revision: int
+    verdict: str
+    rationale: str
+    decided_at: datetime
+    applied: bool = Field(description="False when it was about an older revision and changed nothing.")
+
+
+class ImplementationOut(BaseModel):
+    implementation_id: uuid.UUID
+    lab_id: uuid.UUID
+    municipalities: list[str]
+    handed_over_at: datetime | None
+
+
 class ProjectOut(BaseModel):
+    """A project with its dossier, status, verdict history and adoption; contact only for operator."""
+
     id: uuid.UUID
     revision: int
     status: str
     submitted_at: datetime
-    dossier: dict
-    contact: dict | None = None
+    name: str
+    summary: str
+    problem: str
+    target_group: str
+    phases: list[str]
+    themes: list[str]
+    origin: dict
+    partners: list[dict]
+    in_production: bool
+    clients_served: int
+    results: str
+    evidence_urls: list[str]
+    continuity_model: str
+    availability: str
+    verdicts: list[VerdictOut]
+    implementations: list[ImplementationOut]
+    labs_implementing: list[uuid.UUID]
+    handovers: int
+    municipalities: list[str]
+    contact: ContactIn | None = None
+
+
+class CataloguePage(BaseModel):
+    items: list[CatalogueProject]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ChangeOut(BaseModel):
+    cursor: str
+    project_id: uuid.UUID
+    record: CatalogueProject | None = Field(description="The project's new public state; null when it left.")
+    changed_at: datetime
+
+
+class ChangesPage(BaseModel):
+    items: list[ChangeOut]
+    next_cursor: str = Field(description="Pass as `after` to poll for later changes (also when items is empty).")

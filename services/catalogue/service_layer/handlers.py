@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from schuldenlab_contracts.events import ProjectSubmitted
-
 from catalogue.domain.errors import ProjectNotFound
-from catalogue.domain.model import Contact, Dossier, Project
-from catalogue.service_layer.ports import CatalogueUnitOfWork
+from catalogue.domain.model import Contact, Dossier, Project, Verdict, require_formed_lab
+from catalogue.service_layer.ports import CatalogueQuery, CatalogueUnitOfWork, Change, Listing
+from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
+from schuldenlab_contracts.registry import by_model
+
+log = logging.getLogger(__name__)
+
+
+# --- commands ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -19,17 +25,122 @@ class SubmitProject:
     contact: Contact
 
 
+@dataclass(frozen=True)
+class ResubmitProject:
+    project_id: uuid.UUID
+    dossier: Dossier
+    contact: Contact | None
+
+
+@dataclass(frozen=True)
+class RecordVerdict:
+    project_id: uuid.UUID
+    assessment_id: uuid.UUID
+    revision: int
+    verdict: Verdict
+    rationale: str
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordLabFormed:
+    lab_id: uuid.UUID
+    name: str
+    municipalities: list[str]
+
+
+@dataclass(frozen=True)
+class RecordImplementationStarted:
+    project_id: uuid.UUID
+    implementation_id: uuid.UUID
+    lab_id: uuid.UUID
+    municipalities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RecordHandover:
+    project_id: uuid.UUID
+    implementation_id: uuid.UUID
+    lab_id: uuid.UUID
+    handed_over_at: datetime
+
+
+# --- public records ------------------------------------------------------------------------------
+
+
 def project_submitted(project: Project) -> ProjectSubmitted:
     """The public event of a submission: the dossier, never the contact person."""
     return ProjectSubmitted(project_id=project.id, revision=project.revision, submitted_at=project.submitted_at,
                             **asdict(project.dossier))
 
 
+def catalogue_record(project: Project, now: datetime) -> CatalogueProject:
+    """The public state of a listed project, as the feed and the catalogue show it."""
+    verdict = project.current_verdict
+    if verdict is None:  # pragma: no cover - a listed project always has the verdict that listed it
+        raise AssertionError(f"project {project.id} is listed without a verdict")
+    return CatalogueProject(
+        project_id=project.id, revision=project.revision, submitted_at=project.submitted_at,
+        **asdict(project.dossier),
+        assessment_id=verdict.assessment_id, decided_at=verdict.decided_at, rationale=verdict.rationale,
+        labs_implementing=project.labs_implementing, handovers=project.handovers,
+        municipalities=project.municipalities, updated_at=now,
+    )
+
+
+async def _publish_public_state(project: Project, was_listed: bool, uow: CatalogueUnitOfWork) -> None:
+    """Every change of a project's public state goes to the feed and the change log, in this transaction."""
+    if project.is_listed:
+        record = catalogue_record(project, datetime.now(UTC))
+        await uow.catalogue.put(project.id, record.model_dump(mode="json"))
+        await uow.publish(record)
+    elif was_listed:
+        await uow.catalogue.remove(project.id)
+        await uow.publish_tombstone(by_model(CatalogueProject), str(project.id))
+
+
+async def _get(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Project:
+    project = await uow.projects.get(project_id, for_update=True)
+    if project is None:
+        raise ProjectNotFound(f"No project with id {project_id}")
+    return project
+
+
+# --- submitter and operator ----------------------------------------------------------------------
+
+
 async def submit_project(cmd: SubmitProject, uow: CatalogueUnitOfWork) -> Project:
+    lab_id = cmd.dossier.lab_id
+    require_formed_lab(cmd.dossier, lab_id is not None and await uow.labs.is_formed(uuid.UUID(lab_id)))
     project = Project.submit(cmd.dossier, cmd.contact, datetime.now(UTC))
     await uow.projects.add(project)
     await uow.publish(project_submitted(project))
     return project
+
+
+async def resubmit_project(cmd: ResubmitProject, uow: CatalogueUnitOfWork) -> Project:
+    project = await _get(cmd.project_id, uow)
+    lab_id = cmd.dossier.lab_id
+    require_formed_lab(cmd.dossier, lab_id is not None and await uow.labs.is_formed(uuid.UUID(lab_id)))
+    project.resubmit(cmd.dossier, cmd.contact, datetime.now(UTC))
+    await uow.projects.save(project)
+    await uow.publish(project_submitted(project))
+    return project
+
+
+async def withdraw_project(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Project:
+    project = await _get(project_id, uow)
+    was_listed = project.is_listed
+    if project.withdraw():
+        await uow.projects.save(project)
+        await _publish_public_state(project, was_listed, uow)
+    return project
+
+
+async def erase_contact(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> None:
+    project = await _get(project_id, uow)
+    project.erase_contact()
+    await uow.projects.save(project)
 
 
 async def get_project(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Project:
@@ -37,3 +148,55 @@ async def get_project(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Projec
     if project is None:
         raise ProjectNotFound(f"No project with id {project_id}")
     return project
+
+
+async def browse_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> list[Listing]:
+    return await uow.catalogue.page(query)
+
+
+async def list_changes(after: int, limit: int, uow: CatalogueUnitOfWork) -> list[Change]:
+    return await uow.catalogue.changes(after, limit)
+
+
+# --- learned from other services' events ---------------------------------------------------------
+
+
+async def record_verdict(cmd: RecordVerdict, uow: CatalogueUnitOfWork) -> None:
+    project = await uow.projects.get(cmd.project_id, for_update=True)
+    if project is None:
+        # Every assessed project was submitted here first; one we do not know is not ours to list.
+        log.warning("verdict for unknown project %s ignored", cmd.project_id)
+        return
+    was_listed = project.is_listed
+    applied = project.record_verdict(assessment_id=cmd.assessment_id, revision=cmd.revision, verdict=cmd.verdict,
+                                     rationale=cmd.rationale, decided_at=cmd.decided_at)
+    await uow.projects.save(project)
+    if applied:
+        await _publish_public_state(project, was_listed, uow)
+
+
+async def record_lab_formed(cmd: RecordLabFormed, uow: CatalogueUnitOfWork) -> None:
+    await uow.labs.add(cmd.lab_id, cmd.name, cmd.municipalities)
+
+
+async def record_implementation_started(cmd: RecordImplementationStarted, uow: CatalogueUnitOfWork) -> None:
+    project = await uow.projects.get(cmd.project_id, for_update=True)
+    if project is None:
+        log.warning("implementation %s of unknown project %s ignored", cmd.implementation_id, cmd.project_id)
+        return
+    if project.start_implementation(cmd.implementation_id, cmd.lab_id, cmd.municipalities):
+        await uow.projects.save(project)
+        # Adoption figures are public state: a listed project's feed record changes with them.
+        if project.is_listed:
+            await _publish_public_state(project, True, uow)
+
+
+async def record_handover(cmd: RecordHandover, uow: CatalogueUnitOfWork) -> None:
+    project = await uow.projects.get(cmd.project_id, for_update=True)
+    if project is None:
+        log.warning("handover %s of unknown project %s ignored", cmd.implementation_id, cmd.project_id)
+        return
+    if project.hand_over(cmd.implementation_id, cmd.lab_id, cmd.handed_over_at):
+        await uow.projects.save(project)
+        if project.is_listed:
+            await _publish_public_state(project, True, uow)

@@ -3,39 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Coroutine
-from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Request
 
 from partnering.domain import commands
-from partnering.domain.errors import InvalidInput
 from partnering.entrypoints import schemas, views
 from partnering.entrypoints.metrics import FUNDING_EUR, IMPLEMENTATION_CHANGES, LAB_CHANGES
 from partnering.service_layer import handlers
 from servicekit.auth import Principal, current_principal, require_role
-from servicekit.problems import Problem
 from servicekit.service import get_runtime
 
-
-class _InputCheckedRoute(APIRoute):
-    """Input the domain finds wrong is a 422 naming the field, like any schema error."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def route(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except InvalidInput as exc:
-                raise Problem(422, f"Invalid input: {exc.field}: {exc.reason}",
-                              errors=[{"field": exc.field, "reason": exc.reason}]) from exc
-
-        return route
-
-
-router = APIRouter(prefix="/v1", route_class=_InputCheckedRoute)
+router = APIRouter(prefix="/v1")
 # Reading needs a valid token of any role (labs are not among SPEC's public resources); changing needs `lab`.
 reader = Depends(current_principal)
 changer = Depends(require_role("lab"))

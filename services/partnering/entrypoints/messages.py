@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from partnering.domain.model import CatalogueEntry
+from partnering.service_layer import handlers
 from schuldenlab_contracts.cloudevents import CloudEvent
 from schuldenlab_contracts.events import CatalogueProject
 from schuldenlab_contracts.registry import by_model
-
-from partnering.domain.model import CatalogueEntry
-from partnering.service_layer import handlers
 
 
 async def on_catalogue_project(payload: CatalogueProject | None, event: CloudEvent, uow) -> None:

@@ -6,14 +6,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from schuldenlab_contracts.events import (
-    ImpactTotals,
-    ImplementationStarted,
-    LabFormed,
-    PartnerJoined,
-    ProjectHandedOver,
-)
-
 from partnering.domain import commands
 from partnering.domain.errors import InvalidInput, NotFound
 from partnering.domain.implementation import (
@@ -28,6 +20,13 @@ from partnering.domain.implementation import (
 from partnering.domain.lab import Lab, Partner, PartnerKind, StepRecord, parse_step
 from partnering.domain.model import CatalogueEntry
 from partnering.service_layer.ports import PartneringUnitOfWork
+from schuldenlab_contracts.events import (
+    ImpactTotals,
+    ImplementationStarted,
+    LabFormed,
+    PartnerJoined,
+    ProjectHandedOver,
+)
 
 
 def _now() -> datetime:

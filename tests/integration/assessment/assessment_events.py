@@ -6,11 +6,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab_contracts.cloudevents import CloudEvent, new_event, to_kafka_record, tombstone
 from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
 from schuldenlab_contracts.registry import by_model
-
-from schuldenlab.demo_data import KNOWN_PROJECTS
 from tests.support.kafka import produce
 
 

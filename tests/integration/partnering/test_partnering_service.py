@@ -7,11 +7,11 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
+from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab_contracts.cloudevents import new_event, to_kafka_record, tombstone
 from schuldenlab_contracts.events import CatalogueProject
 from schuldenlab_contracts.registry import by_model
-
-from schuldenlab.demo_data import KNOWN_PROJECTS
 from tests.support.harness import auth, eventually, running_service, service_settings
 from tests.support.kafka import produce, read_topic
 

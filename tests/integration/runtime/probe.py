@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import asyncpg
+
 from schuldenlab_contracts.events import ProjectSubmitted
 from schuldenlab_contracts.registry import by_model
 from servicekit.service import ServiceDefinition

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import AsyncIterator
 
 import asyncpg
 import httpx
+
+from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, new_event, to_kafka_record
 from schuldenlab_contracts.events import ProjectSubmitted
 from servicekit.config import Settings
 from servicekit.service import create_app
-
-from schuldenlab.demo_data import KNOWN_PROJECTS
 from tests.integration.runtime.probe import Behaviour, definition
 from tests.support.harness import RunningService
 

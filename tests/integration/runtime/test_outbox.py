@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from schuldenlab_contracts.cloudevents import KafkaRecord
 
 from schuldenlab.services import load_definition
+from schuldenlab_contracts.cloudevents import KafkaRecord
 from servicekit import outbox
 from servicekit.db import connect, create_pool
 from servicekit.outbox import OutboxRelay

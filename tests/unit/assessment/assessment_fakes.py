@@ -11,7 +11,6 @@ from typing import Any
 from assessment.domain.dossier import Dossier, Partner
 from assessment.domain.model import Assessment, AssessmentStatus, Review
 from assessment.domain.portfolio import PortfolioProject
-
 from schuldenlab.demo_data import KNOWN_PROJECTS
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from assessment.domain.errors import DecisionRefused, ReviewRefused
 from assessment.domain.model import Assessment, AssessmentStatus, Criterion, Finding, Seat, Verdict
 from assessment.domain.portfolio import Portfolio, PortfolioProject
 from assessment.domain.prescreen import prescreen
-
 from tests.unit.assessment.assessment_fakes import known
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)

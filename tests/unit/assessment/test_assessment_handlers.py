@@ -6,12 +6,12 @@ import uuid
 from dataclasses import replace
 
 import pytest
+
 from assessment.domain.errors import AssessmentNotFound, DecisionRefused
 from assessment.domain.model import AssessmentStatus, Criterion, Finding, Seat, Verdict
 from assessment.domain.portfolio import PortfolioProject
 from assessment.service_layer import handlers
 from schuldenlab_contracts.events import ProjectAssessed
-
 from tests.unit.assessment.assessment_fakes import FakeUnitOfWork, known
 
 MET = {c: Finding(True, f"{c.value} is fine") for c in Criterion}

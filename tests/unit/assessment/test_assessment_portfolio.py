@@ -7,7 +7,6 @@ from dataclasses import replace
 
 from assessment.domain.dossier import PHASES
 from assessment.domain.portfolio import Portfolio, PortfolioProject, compare
-
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from tests.unit.assessment.assessment_fakes import dossier_from, known
 

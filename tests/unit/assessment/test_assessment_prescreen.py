@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+
 from assessment.domain.dossier import Partner
 from assessment.domain.prescreen import Outcome, prescreen
-
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from tests.unit.assessment.assessment_fakes import dossier_from, known, weak_dossier
 

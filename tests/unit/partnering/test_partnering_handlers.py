@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from partnering.domain import commands
 from partnering.domain.errors import InvalidInput, NotFound, PartneringConflict
 from partnering.domain.implementation import ImplementationStatus

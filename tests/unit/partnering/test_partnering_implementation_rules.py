@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+
 from partnering.domain.errors import InvalidInput, PartneringConflict
 from partnering.domain.implementation import (
     FundingKind,

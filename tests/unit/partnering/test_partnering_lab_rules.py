@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from partnering.domain.errors import InvalidInput, PartneringConflict
 from partnering.domain.lab import Lab, LabStatus, PartnerKind, SetupStep, parse_step
 
