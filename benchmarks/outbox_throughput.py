@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from schuldenlab_contracts.cloudevents import KafkaRecord, new_event
-from schuldenlab_contracts.events import ProjectSubmitted
 
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab.embedded.kafka import EmbeddedKafka
@@ -25,6 +23,8 @@ from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
 from schuldenlab.embedded.topics import ensure_topics
 from schuldenlab.infrastructure import platform_topics
 from schuldenlab.services import load_definition
+from schuldenlab_contracts.cloudevents import KafkaRecord, new_event
+from schuldenlab_contracts.events import ProjectSubmitted
 from servicekit import outbox
 from servicekit.config import Settings
 from servicekit.db import create_pool

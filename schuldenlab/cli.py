@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import sys
 
+from schuldenlab.services import SERVICES
 from servicekit.auth import ROLES, issue_token
 from servicekit.config import ConfigError, Settings
-
-from schuldenlab.services import SERVICES
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,10 +18,9 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.services import load_definition
     from servicekit.runner import serve
     from servicekit.service import create_app
-
-    from schuldenlab.services import load_definition
 
     app = create_app(load_definition(args.service), settings)
     serve(app, host=settings.bind_host, port=settings.ports[args.service], log_level=settings.log_level)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
-from servicekit.auth import issue_token
-from servicekit.config import Settings
 
 from schuldenlab.services import SERVICES
+from servicekit.auth import issue_token
+from servicekit.config import Settings
 
 
 def _token_factory(settings: Settings) -> Callable[..., str]:

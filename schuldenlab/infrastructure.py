@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
-
-from schuldenlab_contracts.registry import EVENTS
-from servicekit.config import Settings
-from servicekit.consumer import dead_letter_topic
 
 from schuldenlab.embedded.kafka import EmbeddedKafka
 from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
 from schuldenlab.embedded.topics import TopicSpec
 from schuldenlab.services import SERVICES
+from schuldenlab_contracts.registry import EVENTS
+from servicekit.config import Settings
+from servicekit.consumer import dead_letter_topic
 
 DATABASE_NAME = "schuldenlab"
 

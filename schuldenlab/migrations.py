@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from servicekit.service import apply_migrations
-
 from schuldenlab.services import SERVICES, load_definition
+from servicekit.service import apply_migrations
 
 
 async def migrate_all(database_url: str, services: tuple[str, ...] = SERVICES) -> list[str]:

@@ -6,11 +6,11 @@ import json
 import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from schuldenlab.state import with_running_platform
 from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
 from servicekit.consumer import dead_letter_topic
-
-from schuldenlab.state import with_running_platform
 
 
 async def follow_events(settings: Settings, *, topics: list[str] | None, from_beginning: bool) -> int:

@@ -11,14 +11,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-from servicekit.auth import issue_token
-from servicekit.config import Settings
-
 from schuldenlab.embedded.topics import ensure_topics
 from schuldenlab.infrastructure import embedded_broker, embedded_database, platform_topics
 from schuldenlab.migrations import migrate_all
 from schuldenlab.services import SERVICES
 from schuldenlab.state import clear_running, write_running
+from servicekit.auth import issue_token
+from servicekit.config import Settings
 
 
 class ServiceProcess:
@@ -70,7 +69,7 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
     logs.mkdir(exist_ok=True)
     key = settings.signing_key(create=True)
 
-    def on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
+    def on_signal(signum, frame):
         raise _Stop()
 
     signal.signal(signal.SIGTERM, on_signal)

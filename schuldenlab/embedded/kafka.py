@@ -113,7 +113,7 @@ class EmbeddedKafka:
             env=env,
             # Own process group: a terminal's Ctrl-C reaches us only, and we stop it in order.
             start_new_session=True,
-            preexec_fn=_die_with_parent(signal.SIGTERM),  # noqa: PLW1509 - only prctl, no locks
+            preexec_fn=_die_with_parent(signal.SIGTERM),
         )
         self._port = port
 

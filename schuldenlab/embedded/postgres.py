@@ -198,7 +198,7 @@ class EmbeddedPostgres:
             stderr=subprocess.STDOUT,
             # Own session: a terminal's Ctrl-C reaches us, and we decide when the database stops.
             start_new_session=True,
-            preexec_fn=_die_with_parent(signal.SIGINT),  # noqa: PLW1509 - only prctl, no locks
+            preexec_fn=_die_with_parent(signal.SIGINT),
             **self._as_user(),
         )
         (self.data_dir / _OWNER_FILE).write_text(f"{os.getpid()} {psutil.Process().create_time()}")
@@ -304,7 +304,7 @@ def _run_sync(coro: Coroutine[Any, Any, None]) -> None:
     def target() -> None:
         try:
             asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             errors.append(exc)
 
     worker = threading.Thread(target=target, name="schuldenlab-pg-admin")

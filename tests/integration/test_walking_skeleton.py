@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from schuldenlab_contracts.registry import EVENTS
 
 from schuldenlab.demo_data import KNOWN_PROJECTS
+from schuldenlab_contracts.registry import EVENTS
 from tests.support.harness import auth, eventually, running_service, service_settings
 from tests.support.kafka import read_topic
 
