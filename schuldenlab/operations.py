@@ -30,35 +30,37 @@ async def follow_events(settings: Settings, *, topics: list[str] | None, from_be
     return 0
 
 
-async def _read_all(consumer: AIOKafkaConsumer, topic: str):
-    """Every record of a topic from the committed position (or the start) up to its current end."""
-    partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or ())]
-    if not partitions:
-        return
+async def _assign_all(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Assign every partition of `topic` to this consumer: operator commands never join a group."""
+    await consumer.topics()  # refreshes metadata
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    consumer.assign(partitions)
+    return partitions
+
+
+async def _read_all(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]):
+    """Every record from each partition's current position up to its end as of now."""
     ends = await consumer.end_offsets(partitions)
     pending = {tp for tp in partitions if await consumer.position(tp) < ends[tp]}
     while pending:
-        batch = await consumer.getmany(timeout_ms=1000)
+        batch = await consumer.getmany(*pending, timeout_ms=1000)
         for tp, records in batch.items():
             for record in records:
-                yield record
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-        if not batch:
-            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+                if record.offset < ends[tp]:
+                    yield record
+        pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
 
 
 async def list_dead_letters(settings: Settings, service: str) -> int:
     settings = with_running_platform(settings)
     topic = dead_letter_topic(service)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.require_kafka(), group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.require_kafka(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     count = 0
     try:
-        await consumer.getmany(timeout_ms=500)  # join: get partitions assigned
-        await consumer.seek_to_beginning()
-        async for record in _read_all(consumer, topic):
+        partitions = await _assign_all(consumer, topic)
+        await consumer.seek_to_beginning(*partitions)
+        async for record in _read_all(consumer, partitions):
             h = {k: v.decode(errors="replace") for k, v in record.headers}
             count += 1
             print(f"#{record.offset} {h.get('dlq_failed_at')} from {h.get('dlq_original_topic')}"
@@ -74,17 +76,23 @@ async def replay_dead_letters(settings: Settings, service: str) -> int:
     """Send each dead letter not replayed before back to its original topic (the inbox drops repeats)."""
     settings = with_running_platform(settings)
     topic = dead_letter_topic(service)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=settings.require_kafka(), group_id=f"{service}.dlq-replay",
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+    # The group only keeps how far replay got (committed offsets); it is never joined.
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.require_kafka(), group_id=f"{service}.dlq-replay",
+                                enable_auto_commit=False)
     producer = AIOKafkaProducer(bootstrap_servers=settings.require_kafka(), acks="all",
                                 enable_idempotence=settings.kafka_idempotence)
     await consumer.start()
     await producer.start()
     replayed = 0
     try:
-        await consumer.getmany(timeout_ms=500)
-        await consumer.seek_to_committed()
-        async for record in _read_all(consumer, topic):
+        partitions = await _assign_all(consumer, topic)
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            if committed is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, committed)
+        async for record in _read_all(consumer, partitions):
             headers = [(k, v) for k, v in record.headers if not k.startswith("dlq_")]
             original = dict(record.headers).get("dlq_original_topic", b"").decode()
             await producer.send_and_wait(original, value=record.value, key=record.key, headers=headers)
