@@ -61,7 +61,7 @@ async def main(count: int, database_url: str, bootstrap: str, home: Path) -> Non
     env = {"SCHULDENLAB_HOME": str(home), "SCHULDENLAB_DATABASE_URL": database_url,
            "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": bootstrap, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
            "SCHULDENLAB_JWT_SECRET": "benchmark-key-0123456789-0123456789", "SCHULDENLAB_LOG_LEVEL": "WARNING",
-           "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "2000"}
+           "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "2000", "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS": "50"}
     runtime = ServiceRuntime(load_definition("assessment"), Settings.from_env(env))
     started = time.perf_counter()
     await runtime.start()

@@ -68,7 +68,8 @@ async def _undecoded(message: object) -> None:
 
 
 def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
-                  handle: Callable[[ReceivedRecord], Awaitable[object]], *, session_timeout_ms: int = 10_000) -> None:
+                  handle: Callable[[ReceivedRecord], Awaitable[object]], *, session_timeout_ms: int = 10_000,
+                  fetch_max_wait_ms: int = 500) -> None:
     """Subscribe `handle` to the topics with manual acknowledgement (never FastStream's ACK_FIRST).
 
     The offset is committed after `handle` returns (the effect has committed, or the message went to
@@ -85,6 +86,7 @@ def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
         auto_offset_reset="earliest",
         session_timeout_ms=session_timeout_ms,
         heartbeat_interval_ms=max(100, session_timeout_ms // 4),
+        fetch_max_wait_ms=fetch_max_wait_ms,
         decoder=_undecoded,
         title=f"{service}:consume",
         description=f"Consumer group {service}: {descriptions}",

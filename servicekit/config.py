@@ -48,6 +48,7 @@ class Settings:
     kafka_bootstrap_servers: str | None
     kafka_idempotence: bool = True
     kafka_session_timeout_ms: int = 10_000
+    kafka_fetch_max_wait_ms: int = 500
     jwt_secret: str | None = None
     bind_host: str = "127.0.0.1"
     ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
@@ -71,6 +72,7 @@ class Settings:
             kafka_bootstrap_servers=env.get("SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS") or None,
             kafka_idempotence=_bool(env, "SCHULDENLAB_KAFKA_IDEMPOTENCE", True),
             kafka_session_timeout_ms=int(_number(env, "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS", 10_000, int)),
+            kafka_fetch_max_wait_ms=int(_number(env, "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS", 500, int)),
             jwt_secret=env.get("SCHULDENLAB_JWT_SECRET") or None,
             bind_host=env.get("SCHULDENLAB_BIND_HOST") or "127.0.0.1",
             ports=ports,

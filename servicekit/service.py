@@ -51,7 +51,8 @@ class ServiceRuntime:
         self.publishers = Publishers(self.broker, definition.name)
         # Bound now so AsyncAPI documents it; the consumer itself needs the pool, made in start().
         bind_consumer(self.broker, definition.name, topics_for(definition.handlers), self._handle,
-                      session_timeout_ms=settings.kafka_session_timeout_ms)
+                      session_timeout_ms=settings.kafka_session_timeout_ms,
+                      fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._tasks: list[asyncio.Task] = []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from servicekit.service import ServiceDefinition
-
 from notifications.adapters.uow import PostgresNotificationsUnitOfWork
+from notifications.domain.errors import DeliveryConflict, NotFound
 from notifications.entrypoints.http import router
 from notifications.entrypoints.messages import HANDLERS
+from notifications.entrypoints.worker import deliver_webhooks
+from servicekit.service import ServiceDefinition
 
 
 def definition() -> ServiceDefinition:
@@ -17,4 +18,6 @@ def definition() -> ServiceDefinition:
         uow_factory=PostgresNotificationsUnitOfWork,
         routers=[router],
         handlers=HANDLERS,
+        error_statuses={NotFound: 404, DeliveryConflict: 409},
+        background=[deliver_webhooks],
     )

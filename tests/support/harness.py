@@ -33,6 +33,7 @@ def service_settings(database_url: str, kafka: str, home: Path, **overrides: str
         "SCHULDENLAB_CONSUMER_MAX_ATTEMPTS": "3",
         # The embedded broker lets a consumer join only after half the session timeout.
         "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "2000",
+        "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS": "50",
         **overrides,
     }
     return Settings.from_env(env)

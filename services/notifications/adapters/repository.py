@@ -1,4 +1,4 @@
-"""Received events in the `notifications` schema."""
+"""Received events, subscriptions and deliveries in the `notifications` schema."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import uuid
 
 import asyncpg
 
-from notifications.domain.model import ReceivedEvent
+from notifications.domain.model import (
+    Attempt,
+    Delivery,
+    DeliveryStatus,
+    EventFilter,
+    ReceivedEvent,
+    Subscription,
+    SubscriptionStatus,
+)
+
+WAKE_CHANNEL = "notifications_deliveries"
 
 
 class PostgresEventLog:
@@ -16,7 +26,7 @@ class PostgresEventLog:
     async def add(self, e: ReceivedEvent) -> None:
         await self._conn.execute(
             """INSERT INTO received_events (event_id, ce_type, subject, source, time, data)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING""",
             uuid.UUID(e.event_id), e.ce_type, e.subject, e.source, e.time, e.data,
         )
 
@@ -24,3 +34,121 @@ class PostgresEventLog:
         rows = await self._conn.fetch("SELECT * FROM received_events ORDER BY received_at DESC LIMIT $1", limit)
         return [ReceivedEvent(event_id=str(r["event_id"]), ce_type=r["ce_type"], subject=r["subject"],
                               source=r["source"], time=r["time"], data=r["data"]) for r in rows]
+
+
+def subscription_from(r: asyncpg.Record) -> Subscription:
+    return Subscription(
+        id=r["id"], owner=r["owner"], url=r["url"], target_host=r["target_host"],
+        event_types=tuple(r["event_types"]), filter=EventFilter(**r["filter"]), description=r["description"],
+        secret=r["secret"], created_at=r["created_at"], status=SubscriptionStatus(r["status"]),
+        previous_secret=r["previous_secret"], previous_secret_expires_at=r["previous_secret_expires_at"],
+        disabled_reason=r["disabled_reason"], disabled_at=r["disabled_at"], failing_since=r["failing_since"],
+    )
+
+
+class PostgresSubscriptions:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, s: Subscription) -> None:
+        await self._conn.execute(
+            """INSERT INTO subscriptions (id, owner, url, target_host, event_types, filter, description, secret,
+                                          created_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            s.id, s.owner, s.url, s.target_host, list(s.event_types), s.filter.as_dict(), s.description,
+            s.secret, s.created_at,
+        )
+
+    async def get(self, subscription_id: uuid.UUID) -> Subscription | None:
+        row = await self._conn.fetchrow("SELECT * FROM subscriptions WHERE id = $1", subscription_id)
+        return subscription_from(row) if row else None
+
+    async def list(self, owner: str | None) -> list[Subscription]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM subscriptions WHERE $1::text IS NULL OR owner = $1 ORDER BY created_at, id", owner
+        )
+        return [subscription_from(r) for r in rows]
+
+    async def remove(self, subscription_id: uuid.UUID) -> None:
+        await self._conn.execute("DELETE FROM subscriptions WHERE id = $1", subscription_id)
+
+    async def active_for(self, ce_type: str) -> list[Subscription]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM subscriptions WHERE status = 'active' AND event_types @> ARRAY[$1::text]", ce_type
+        )
+        return [subscription_from(r) for r in rows]
+
+    async def save_secrets(self, s: Subscription) -> None:
+        await self._conn.execute(
+            """UPDATE subscriptions SET secret = $2, previous_secret = $3, previous_secret_expires_at = $4
+               WHERE id = $1""",
+            s.id, s.secret, s.previous_secret, s.previous_secret_expires_at,
+        )
+
+
+def delivery_from(r: asyncpg.Record, history: tuple[Attempt, ...] = ()) -> Delivery:
+    return Delivery(
+        id=r["id"], subscription_id=r["subscription_id"], event_id=str(r["event_id"]), ce_type=r["ce_type"],
+        status=DeliveryStatus(r["status"]), attempts=r["attempts"], next_attempt_at=r["next_attempt_at"],
+        created_at=r["created_at"], completed_at=r["completed_at"], last_status_code=r["last_status_code"],
+        last_error=r["last_error"], history=history,
+    )
+
+
+_DELIVERY_COLUMNS = """d.id, d.subscription_id, d.event_id, e.ce_type, d.status, d.attempts, d.next_attempt_at,
+                       d.created_at, d.completed_at, d.last_status_code, d.last_error"""
+
+
+class PostgresDeliveries:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def add_pending(self, subscription_id: uuid.UUID, event_id: str) -> bool:
+        status = await self._conn.execute(
+            """INSERT INTO deliveries (id, subscription_id, event_id, next_attempt_at)
+               VALUES ($1, $2, $3, clock_timestamp())
+               ON CONFLICT (subscription_id, event_id) DO NOTHING""",
+            uuid.uuid4(), subscription_id, uuid.UUID(event_id),
+        )
+        return status.endswith(" 1")
+
+    async def get(self, delivery_id: uuid.UUID) -> Delivery | None:
+        row = await self._conn.fetchrow(
+            f"""SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN received_events e USING (event_id)
+                WHERE d.id = $1""", delivery_id,
+        )
+        if row is None:
+            return None
+        history = await self._history([delivery_id])
+        return delivery_from(row, history.get(delivery_id, ()))
+
+    async def list_for(self, subscription_id: uuid.UUID, limit: int) -> list[Delivery]:
+        rows = await self._conn.fetch(
+            f"""SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN received_events e USING (event_id)
+                WHERE d.subscription_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2""",
+            subscription_id, limit,
+        )
+        history = await self._history([r["id"] for r in rows])
+        return [delivery_from(r, history.get(r["id"], ())) for r in rows]
+
+    async def _history(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Attempt, ...]]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, number", ids
+        )
+        found: dict[uuid.UUID, list[Attempt]] = {}
+        for r in rows:
+            found.setdefault(r["delivery_id"], []).append(Attempt(
+                number=r["number"], started_at=r["started_at"], duration_ms=r["duration_ms"],
+                status_code=r["status_code"], error=r["error"], outcome=r["outcome"]))
+        return {k: tuple(v) for k, v in found.items()}
+
+    async def requeue(self, delivery_id: uuid.UUID) -> None:
+        await self._conn.execute(
+            """UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = clock_timestamp(),
+                                     completed_at = NULL
+               WHERE id = $1""", delivery_id,
+        )
+
+    async def wake_workers(self) -> None:
+        # NOTIFY is transactional: workers wake only once the deliveries they should see are committed.
+        await self._conn.execute("SELECT pg_notify($1, '')", WAKE_CHANNEL)

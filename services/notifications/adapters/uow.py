@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncpg
-from servicekit.uow import UnitOfWork
 
-from notifications.adapters.repository import PostgresEventLog
+from notifications.adapters.repository import (
+    PostgresDeliveries,
+    PostgresEventLog,
+    PostgresSubscriptions,
+)
+from servicekit.uow import UnitOfWork
 
 
 class PostgresNotificationsUnitOfWork(UnitOfWork):
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__(conn, schema="notifications")
         self.events = PostgresEventLog(conn)
+        self.subscriptions = PostgresSubscriptions(conn)
+        self.deliveries = PostgresDeliveries(conn)

@@ -1,15 +1,122 @@
-"""HTTP routes of the notifications service."""
+"""HTTP routes of the notifications service: subscriptions, their deliveries, and the events received."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
-from servicekit.auth import require_role
+
+from notifications.adapters.sender import DnsResolver
+from notifications.config import WebhookSettings
+from notifications.domain.errors import InvalidInput
+from notifications.domain.model import EventFilter
+from notifications.entrypoints.schemas import (
+    DeliveryOut,
+    SubscriptionIn,
+    SubscriptionOut,
+    SubscriptionWithSecret,
+)
+from notifications.service_layer import handlers
+from servicekit.auth import Principal, require_role
+from servicekit.problems import Problem
 from servicekit.service import get_runtime
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1")
+# Subscriptions belong to integrators; operators see and manage all of them.
+Integrator = Annotated[Principal, Depends(require_role("integrator"))]
+
+
+def _viewer(principal: Principal) -> handlers.Viewer:
+    return handlers.Viewer(subject=principal.subject, is_operator="operator" in principal.roles)
+
+
+@contextmanager
+def _as_problem():
+    try:
+        yield
+    except InvalidInput as exc:
+        raise Problem(422, f"Invalid input: {exc}", errors=[{"field": exc.field, "reason": exc.reason}]) from None
+
+
+@router.post("/subscriptions", status_code=201, tags=["subscriptions"],
+             summary="Subscribe a URL to event types; the secret is shown only in this answer")
+async def subscribe(body: SubscriptionIn, request: Request,
+                    principal: Integrator) -> SubscriptionWithSecret:
+    runtime = get_runtime(request)
+    config = WebhookSettings.from_settings(runtime.settings)
+    f = body.filter
+    cmd = handlers.Subscribe(
+        owner=principal.subject, url=body.url, event_types=tuple(body.event_types),
+        filter=EventFilter(municipality=f.municipality if f else None,
+                           lab_id=str(f.lab_id) if f and f.lab_id else None,
+                           project_id=str(f.project_id) if f and f.project_id else None),
+        description=body.description,
+    )
+    with _as_problem():
+        async with runtime.transaction() as uow:
+            subscription = await handlers.subscribe(cmd, uow, DnsResolver(), config.allowed_hosts)
+    out = SubscriptionOut.of(subscription, datetime.now(UTC))
+    return SubscriptionWithSecret(**out.model_dump(), secret=subscription.secret)
+
+
+@router.get("/subscriptions", tags=["subscriptions"],
+            summary="Subscriptions: an integrator's own, or all for an operator")
+async def list_subscriptions(request: Request, principal: Integrator) -> list[SubscriptionOut]:
+    async with get_runtime(request).transaction() as uow:
+        found = await handlers.list_subscriptions(_viewer(principal), uow)
+    now = datetime.now(UTC)
+    return [SubscriptionOut.of(s, now) for s in found]
+
+
+@router.get("/subscriptions/{subscription_id}", tags=["subscriptions"], summary="One subscription (no secret)")
+async def get_subscription(subscription_id: uuid.UUID, request: Request,
+                           principal: Integrator) -> SubscriptionOut:
+    async with get_runtime(request).transaction() as uow:
+        subscription = await handlers.get_subscription(subscription_id, _viewer(principal), uow)
+    return SubscriptionOut.of(subscription, datetime.now(UTC))
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"],
+               summary="Unsubscribe; pending deliveries are dropped with it")
+async def unsubscribe(subscription_id: uuid.UUID, request: Request,
+                      principal: Integrator) -> Response:
+    async with get_runtime(request).transaction() as uow:
+        await handlers.unsubscribe(subscription_id, _viewer(principal), uow)
+    return Response(status_code=204)
+
+
+@router.post("/subscriptions/{subscription_id}/secret", tags=["subscriptions"],
+             summary="Rotate the secret; the old one keeps signing too during the grace period")
+async def rotate_secret(subscription_id: uuid.UUID, request: Request,
+                        principal: Integrator) -> SubscriptionWithSecret:
+    runtime = get_runtime(request)
+    grace = WebhookSettings.from_settings(runtime.settings).rotation_grace
+    async with runtime.transaction() as uow:
+        subscription = await handlers.rotate_secret(subscription_id, _viewer(principal), uow, grace)
+    out = SubscriptionOut.of(subscription, datetime.now(UTC))
+    return SubscriptionWithSecret(**out.model_dump(), secret=subscription.secret)
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries", tags=["deliveries"],
+            summary="Deliveries of a subscription, newest first, with every attempt")
+async def list_deliveries(subscription_id: uuid.UUID, request: Request, principal: Integrator,
+                          limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[DeliveryOut]:
+    async with get_runtime(request).transaction() as uow:
+        found = await handlers.list_deliveries(subscription_id, _viewer(principal), uow, limit)
+    return [DeliveryOut.of(d) for d in found]
+
+
+@router.post("/deliveries/{delivery_id}/redeliver", status_code=202, tags=["deliveries"],
+             summary="Send a delivery again now (same webhook-id)")
+async def redeliver(delivery_id: uuid.UUID, request: Request,
+                    principal: Integrator) -> DeliveryOut:
+    async with get_runtime(request).transaction() as uow:
+        delivery = await handlers.redeliver(delivery_id, _viewer(principal), uow)
+    return DeliveryOut.of(delivery)
 
 
 class ReceivedEventOut(BaseModel):
@@ -20,9 +127,9 @@ class ReceivedEventOut(BaseModel):
     time: datetime
 
 
-@router.get("/events", summary="The events notifications received, newest first (operator)",
+@router.get("/events", tags=["events"], summary="The events notifications received, newest first (operator)",
             dependencies=[Depends(require_role())])
-async def list_events(request: Request, limit: int = Query(50, ge=1, le=1000)) -> list[ReceivedEventOut]:
+async def list_events(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[ReceivedEventOut]:
     async with get_runtime(request).transaction() as uow:
         events = await uow.events.recent(limit)
     return [ReceivedEventOut(event_id=e.event_id, ce_type=e.ce_type, subject=e.subject, source=e.source,

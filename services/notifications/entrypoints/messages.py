@@ -1,12 +1,11 @@
-"""Event handlers of the notifications service: every platform event is recorded."""
+"""Event handlers of the notifications service: every platform event is recorded and fanned out."""
 
 from __future__ import annotations
 
-from schuldenlab_contracts.cloudevents import CloudEvent
-from schuldenlab_contracts.registry import EVENTS
-
 from notifications.domain.model import ReceivedEvent
 from notifications.service_layer import handlers
+from schuldenlab_contracts.cloudevents import CloudEvent
+from schuldenlab_contracts.registry import EVENTS
 
 
 async def on_any_event(payload, event: CloudEvent, uow) -> None:

@@ -1,10 +1,137 @@
-"""Use cases of the notifications service."""
+"""Use cases of the notifications service: subscriptions, fan-out of events, redelivery."""
 
 from __future__ import annotations
 
-from notifications.domain.model import ReceivedEvent
-from notifications.service_layer.ports import NotificationsUnitOfWork
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from notifications.domain import signing
+from notifications.domain.errors import DeliveryConflict, InvalidInput, NotFound
+from notifications.domain.model import (
+    Delivery,
+    EventFilter,
+    ReceivedEvent,
+    Subscription,
+    SubscriptionStatus,
+)
+from notifications.domain.targets import ip_literal, parse_target, refusal
+from notifications.service_layer.ports import NotificationsUnitOfWork, Resolver
+from schuldenlab_contracts.registry import EVENT_TYPES
 
 
-async def record_event(event: ReceivedEvent, uow: NotificationsUnitOfWork) -> None:
+@dataclass(frozen=True)
+class Viewer:
+    """Who asks: an integrator sees only its own subscriptions, an operator sees all."""
+
+    subject: str
+    is_operator: bool
+
+
+@dataclass(frozen=True)
+class Subscribe:
+    owner: str
+    url: str
+    event_types: tuple[str, ...]
+    filter: EventFilter
+    description: str | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def check_target(url: str, resolver: Resolver, allowed_hosts: frozenset[str]):
+    """The parsed target, or InvalidInput on `url` when it is malformed or reaches a non-public address."""
+    target = parse_target(url)
+    if target.host in allowed_hosts:
+        return target
+    literal = ip_literal(target.host)
+    addresses = [str(literal)] if literal else await resolver.resolve(target.host, target.port)
+    reason = refusal(target.host, addresses)
+    if reason:
+        raise InvalidInput("url", reason)
+    return target
+
+
+async def subscribe(cmd: Subscribe, uow: NotificationsUnitOfWork, resolver: Resolver,
+                    allowed_hosts: frozenset[str]) -> Subscription:
+    unknown = sorted(set(cmd.event_types) - EVENT_TYPES)
+    if unknown or not cmd.event_types:
+        what = f"unknown event type(s) {', '.join(unknown)}" if unknown else "at least one event type is needed"
+        raise InvalidInput("event_types", f"{what}; valid types: {', '.join(sorted(EVENT_TYPES))}")
+    target = await check_target(cmd.url, resolver, allowed_hosts)
+    subscription = Subscription(
+        id=uuid.uuid4(), owner=cmd.owner, url=cmd.url, target_host=target.host_key,
+        event_types=tuple(dict.fromkeys(cmd.event_types)), filter=cmd.filter, description=cmd.description,
+        secret=signing.new_secret(), created_at=_now(),
+    )
+    await uow.subscriptions.add(subscription)
+    return subscription
+
+
+async def get_subscription(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork) -> Subscription:
+    subscription = await uow.subscriptions.get(subscription_id)
+    # Someone else's subscription is reported as missing: its existence is not the caller's business.
+    if subscription is None or not subscription.visible_to(viewer.subject, viewer.is_operator):
+        raise NotFound(f"No subscription {subscription_id}")
+    return subscription
+
+
+async def list_subscriptions(viewer: Viewer, uow: NotificationsUnitOfWork) -> list[Subscription]:
+    return await uow.subscriptions.list(None if viewer.is_operator else viewer.subject)
+
+
+async def unsubscribe(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork) -> None:
+    await get_subscription(subscription_id, viewer, uow)
+    await uow.subscriptions.remove(subscription_id)
+
+
+async def rotate_secret(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork,
+                        grace: timedelta) -> Subscription:
+    """A new secret; the old one keeps signing alongside it for `grace`, so receivers can switch over."""
+    subscription = await get_subscription(subscription_id, viewer, uow)
+    rotated = replace(subscription, secret=signing.new_secret(), previous_secret=subscription.secret,
+                      previous_secret_expires_at=_now() + grace)
+    await uow.subscriptions.save_secrets(rotated)
+    return rotated
+
+
+async def list_deliveries(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork,
+                          limit: int) -> list[Delivery]:
+    await get_subscription(subscription_id, viewer, uow)
+    return await uow.deliveries.list_for(subscription_id, limit)
+
+
+async def redeliver(delivery_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork) -> Delivery:
+    """Send a delivery again now, with the same webhook-id and a fresh round of retries.
+
+    A pending delivery may be redelivered too: that means "try now" instead of waiting out its backoff.
+    """
+    delivery = await uow.deliveries.get(delivery_id)
+    if delivery is None:
+        raise NotFound(f"No delivery {delivery_id}")
+    try:
+        subscription = await get_subscription(delivery.subscription_id, viewer, uow)
+    except NotFound:
+        raise NotFound(f"No delivery {delivery_id}") from None
+    conditions = []
+    if subscription.status is not SubscriptionStatus.ACTIVE:
+        conditions.append(f"the subscription is disabled: {subscription.disabled_reason}")
+    if conditions:
+        raise DeliveryConflict(conditions)
+    await uow.deliveries.requeue(delivery_id)
+    await uow.deliveries.wake_workers()
+    return await uow.deliveries.get(delivery_id)
+
+
+async def record_event(event: ReceivedEvent, uow: NotificationsUnitOfWork) -> int:
+    """Keep the event and queue one delivery per matching active subscription, in the inbox's transaction."""
     await uow.events.add(event)
+    queued = 0
+    for subscription in await uow.subscriptions.active_for(event.ce_type):
+        if subscription.wants(event) and await uow.deliveries.add_pending(subscription.id, event.event_id):
+            queued += 1
+    if queued:
+        await uow.deliveries.wake_workers()
+    return queued

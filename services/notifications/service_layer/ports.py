@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
-from notifications.domain.model import ReceivedEvent
+from notifications.domain.model import Attempt, Delivery, ReceivedEvent, Subscription
+from notifications.domain.retry import Decision
 
 
 class EventLog(Protocol):
@@ -12,5 +16,62 @@ class EventLog(Protocol):
     async def recent(self, limit: int) -> list[ReceivedEvent]: ...
 
 
+class SubscriptionRepository(Protocol):
+    async def add(self, subscription: Subscription) -> None: ...
+    async def get(self, subscription_id: uuid.UUID) -> Subscription | None: ...
+    async def list(self, owner: str | None) -> list[Subscription]: ...
+    async def remove(self, subscription_id: uuid.UUID) -> None: ...
+    async def active_for(self, ce_type: str) -> list[Subscription]: ...
+    async def save_secrets(self, subscription: Subscription) -> None: ...
+
+
+class DeliveryRepository(Protocol):
+    async def add_pending(self, subscription_id: uuid.UUID, event_id: str) -> bool: ...
+    async def get(self, delivery_id: uuid.UUID) -> Delivery | None: ...
+    async def list_for(self, subscription_id: uuid.UUID, limit: int) -> list[Delivery]: ...
+    async def requeue(self, delivery_id: uuid.UUID) -> None: ...
+    async def wake_workers(self) -> None: ...
+
+
 class NotificationsUnitOfWork(Protocol):
     events: EventLog
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryRepository
+
+
+class Resolver(Protocol):
+    async def resolve(self, host: str, port: int) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    """A due delivery this worker holds a lease on, with all it needs to send it."""
+
+    delivery_id: uuid.UUID
+    claim_token: uuid.UUID
+    subscription_id: uuid.UUID
+    url: str
+    target_host: str
+    secrets: tuple[str, ...] = field(repr=False)  # never in a log line or traceback
+    event: ReceivedEvent = field(repr=False)
+    attempts: int = 0
+    round_attempts: int = 0
+    failing_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status_code: int | None
+    retry_after: str | None
+    error: str | None
+
+
+class DeliveryQueue(Protocol):
+    async def claim(self, limit: int, exclude_hosts: list[str]) -> list[ClaimedDelivery]: ...
+    async def finish(self, claim: ClaimedDelivery, attempt: Attempt, decision: Decision) -> bool: ...
+    async def release(self, claims: list[ClaimedDelivery]) -> None: ...
+    async def refresh_gauges(self) -> None: ...
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult: ...

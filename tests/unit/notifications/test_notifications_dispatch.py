@@ -1,0 +1,122 @@
+"""The dispatcher and the sender without network: isolation of slow hosts, SSRF checks at delivery time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+
+from notifications.adapters.sender import HttpWebhookSender
+from notifications.domain.model import ReceivedEvent
+from notifications.domain.retry import RetryPolicy, Verdict
+from notifications.domain.signing import new_secret
+from notifications.service_layer.delivery import Dispatcher, attempt_delivery
+from notifications.service_layer.ports import ClaimedDelivery, SendResult
+
+EVENT = ReceivedEvent(event_id=str(uuid.uuid4()), ce_type="nl.schuldenlab.project.submitted.v1", subject="p",
+                      source="/schuldenlab/catalogue", time=datetime.now(UTC), data={"project_id": "p"})
+
+
+def claim(host: str) -> ClaimedDelivery:
+    return ClaimedDelivery(delivery_id=uuid.uuid4(), claim_token=uuid.uuid4(), subscription_id=uuid.uuid4(),
+                           url=f"https://{host}/hook", target_host=f"{host}:443", secrets=(new_secret(),),
+                           event=EVENT, attempts=0, round_attempts=0, failing_since=None)
+
+
+class FakeQueue:
+    def __init__(self, due: list[ClaimedDelivery]):
+        self.due = due
+        self.finished: list[tuple[ClaimedDelivery, object]] = []
+        self.released: list[ClaimedDelivery] = []
+
+    async def claim(self, limit, exclude_hosts):
+        taken = [c for c in self.due if c.target_host not in exclude_hosts][:limit]
+        for c in taken:
+            self.due.remove(c)
+        return taken
+
+    async def finish(self, c, attempt, decision):
+        self.finished.append((c, decision))
+        return True
+
+    async def release(self, claims):
+        self.released.extend(claims)
+        self.due.extend(claims)
+
+    async def refresh_gauges(self):
+        pass
+
+
+class FakeSender:
+    def __init__(self):
+        self.sent: list[str] = []
+
+    async def send(self, url, headers, body):
+        self.sent.append(url)
+        if "slow" in url:
+            await asyncio.sleep(3600)
+        return SendResult(status_code=204, retry_after=None, error=None)
+
+
+async def test_a_hanging_host_holds_only_its_per_host_slots():
+    queue = FakeQueue([claim("slow.example") for _ in range(5)] + [claim("fast.example") for _ in range(5)])
+    sender = FakeSender()
+    dispatcher = Dispatcher(queue, sender, RetryPolicy(), concurrency=4, per_host=2, poll_interval=0.01)
+    runner = asyncio.create_task(dispatcher.run())
+    try:
+        for _ in range(200):
+            if len(queue.finished) == 5:
+                break
+            await asyncio.sleep(0.01)
+        assert {c.target_host for c, _ in queue.finished} == {"fast.example:443"}
+        assert len(queue.finished) == 5
+        assert sum("slow" in url for url in sender.sent) == 2
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+    # Stopping hands the interrupted deliveries back instead of leaving them leased.
+    assert {c.target_host for c in queue.released} == {"slow.example:443"}
+
+
+async def test_an_attempt_signs_with_the_event_id_and_decides_the_retry():
+    class Failing:
+        async def send(self, url, headers, body):
+            self.headers = headers
+            return SendResult(status_code=503, retry_after="7", error=None)
+
+    sender = Failing()
+    attempt, decision = await attempt_delivery(claim("x.example"), sender, RetryPolicy(schedule=(0, 1)),
+                                               random_unit=lambda: 0.5)
+    assert sender.headers["webhook-id"] == EVENT.event_id and sender.headers["webhook-signature"].startswith("v1,")
+    assert attempt.status_code == 503 and attempt.outcome == "failed" and attempt.number == 1
+    assert decision.verdict is Verdict.RETRY and decision.retry_in == 7
+
+
+class FixedResolver:
+    def __init__(self, addresses):
+        self.addresses = addresses
+
+    async def resolve(self, host, port):
+        return self.addresses
+
+
+async def test_the_sender_refuses_a_name_that_now_resolves_to_a_private_address():
+    sender = HttpWebhookSender(timeout=1, allowed_hosts=frozenset(), resolver=FixedResolver(["10.0.0.7"]))
+    try:
+        result = await sender.send("https://hooks.example.org/in", {}, b"{}")
+    finally:
+        await sender.close()
+    assert result.status_code is None and result.error.startswith("refused:") and "10.0.0.7" in result.error
+
+
+async def test_the_sender_connects_to_the_checked_address_keeping_host_and_tls_name():
+    sender = HttpWebhookSender(timeout=1, allowed_hosts=frozenset(), resolver=FixedResolver(["93.184.216.34"]))
+    try:
+        url, headers, extensions = await sender._pinned("https://hooks.example.org:8443/in?x=1", {"a": "b"})
+    finally:
+        await sender.close()
+    assert url == httpx.URL("https://93.184.216.34:8443/in?x=1")
+    assert headers == {"a": "b", "host": "hooks.example.org:8443"}
+    assert extensions == {"sni_hostname": "hooks.example.org"}
