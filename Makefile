@@ -29,6 +29,7 @@ e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
 lint: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m schuldenlab_contracts.schemas --check
 	$(BIN)/python -m schuldenlab_contracts.schemas --compat contracts/schemas/baseline/v1

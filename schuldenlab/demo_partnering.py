@@ -78,7 +78,8 @@ def run(client: httpx.Client, urls: dict[str, str], token: Callable[[str], str],
     implementation = _implement(client, base, headers, lab_id, projects)
     iid = implementation["id"]
     state["implementation_id"] = iid
-    for source, kind, amount in (("Gemeente Schiedam", "base", "40000.00"), ("Gemeente Vlaardingen", "base", "25000.00"),
+    for source, kind, amount in (("Gemeente Schiedam", "base", "40000.00"),
+                                 ("Gemeente Vlaardingen", "base", "25000.00"),
                                  ("Stichting Urgente Noden Nieuwe Waterweg", "additional", "12500.50")):
         done = _call(client, "POST", f"{base}/v1/implementations/{iid}/funding", headers,
                      {"source": source, "kind": kind, "amount_eur": amount})

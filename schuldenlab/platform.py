@@ -19,7 +19,6 @@ from schuldenlab.state import clear_running, write_running
 from servicekit.auth import issue_token
 from servicekit.config import Settings
 
-
 # Tansu admits a consumer to its group only after half the session timeout, and sits out the whole
 # fetch wait even when records arrive (Kafka answers such a long poll at once): shorter for both.
 EMBEDDED_BROKER_TUNING = {"SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "3000", "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS": "50"}

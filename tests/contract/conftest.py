@@ -2,6 +2,7 @@
 
 import pytest
 from pydantic import BaseModel
+
 from schuldenlab_contracts import ProjectSubmitted
 
 from .samples import DOSSIER, WHEN, sample_payloads

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
+
 from schuldenlab_contracts import (
     Availability,
     CatalogueProject,

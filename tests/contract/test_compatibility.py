@@ -4,6 +4,7 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
 from schuldenlab_contracts.schemas import breaking_changes, generated_schemas
 
 

@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from schuldenlab_contracts import (
     CatalogueProject,
     CloudEvent,

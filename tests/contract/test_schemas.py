@@ -3,6 +3,7 @@
 import json
 
 import pytest
+
 from schuldenlab_contracts import EVENTS
 from schuldenlab_contracts.schemas import SCHEMA_DIR, check, generated_schemas, main, render
 

@@ -18,7 +18,16 @@ CONTENT_THRESHOLD = 0.2
 _MIN_WORD = 4  # shorter words are mostly function words in Dutch and English alike
 
 # Words that say nothing about what a project is: function words and the vocabulary every debt project shares.
-_STOPWORDS = frozenset(["with", "from", "that", "this", "they", "their", "them", "have", "been", "were", "will", "into", "than", "then", "when", "what", "which", "while", "where", "more", "most", "such", "also", "only", "about", "after", "before", "over", "under", "other", "some", "each", "every", "many", "much", "very", "people", "persons", "person", "project", "projects", "problem", "problems", "debt", "debts", "debtor", "debtors", "help", "helps", "helped", "voor", "door", "naar", "over", "onder", "bij", "met", "zijn", "wordt", "worden", "heeft", "hebben", "niet", "maar", "ook", "nog", "meer", "zoals", "mensen", "schuld", "schulden", "project", "projecten", "probleem", "problemen", "hulp"])
+_STOPWORDS = frozenset([
+    "with", "from", "that", "this", "they", "their", "them", "have", "been", "were", "will", "into",
+    "than", "then", "when", "what", "which", "while", "where", "more", "most", "such", "also",
+    "only", "about", "after", "before", "over", "under", "other", "some", "each", "every", "many",
+    "much", "very", "people", "persons", "person", "project", "projects", "problem", "problems",
+    "debt", "debts", "debtor", "debtors", "help", "helps", "helped", "voor", "door", "naar", "over",
+    "onder", "bij", "met", "zijn", "wordt", "worden", "heeft", "hebben", "niet", "maar", "ook",
+    "nog", "meer", "zoals", "mensen", "schuld", "schulden", "project", "projecten", "probleem",
+    "problemen", "hulp",
+])
 
 
 @dataclass(frozen=True)

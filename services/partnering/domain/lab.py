@@ -115,7 +115,8 @@ class Lab:
             if organisation_key(municipality) in seen:
                 raise InvalidInput("municipalities", f"{municipality!r} is listed more than once")
             seen.add(organisation_key(municipality))
-        return cls(id=lab_id or uuid.uuid4(), name=name.strip(), municipalities=tuple(m.strip() for m in municipalities),
+        return cls(id=lab_id or uuid.uuid4(), name=name.strip(),
+                   municipalities=tuple(m.strip() for m in municipalities),
                    region=region.strip() if region and region.strip() else None, created_at=at)
 
     # --- partners ---------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ async def send(bootstrap: str, event: CloudEvent) -> None:
     await produce(bootstrap, record.topic, key=record.key, value=record.value, headers=list(record.headers))
 
 
-async def send_payload(bootstrap: str, payload: ProjectSubmitted | CatalogueProject, *, id: str | None = None) -> CloudEvent:
+async def send_payload(bootstrap: str, payload: ProjectSubmitted | CatalogueProject, *,
+                       id: str | None = None) -> CloudEvent:
     event = new_event(payload, id=id)
     await send(bootstrap, event)
     return event

@@ -167,7 +167,8 @@ async def test_a_lab_forms_implements_funds_measures_and_hands_over(fresh_databa
         assert shown_implementation["funding_totals"]["total_eur"] == "25000.30"
         assert len(shown_implementation["impact"]) == 2 and shown_implementation["handover"]["handed_over_to"]
         listed = (await client.get("/v1/labs", headers=LAB)).json()["items"]
-        assert [(l["name"], l["status"], l["partner_count"]) for l in listed] == [("SchuldenlabMVS", "formed", 2)]
+        summary = [(lab["name"], lab["status"], lab["partner_count"]) for lab in listed]
+        assert summary == [("SchuldenlabMVS", "formed", 2)]
 
     joined = await read_topic(fresh_kafka, "partnering.partner-joined.v1", expect=2)
     assert [json.loads(r.value)["organisation"] for r in joined] == ["Gemeente Schiedam", "Woonplus Schiedam"]
@@ -220,7 +221,8 @@ async def test_roles_input_and_missing_things(fresh_database, fresh_kafka, tmp_p
         client = partnering.client
         body = {"name": "Schuldenlab Almelo", "municipalities": ["Almelo"]}
         assert (await client.post("/v1/labs", json=body)).status_code == 401
-        assert (await client.post("/v1/labs", json=body, headers={"Authorization": "Bearer nonsense"})).status_code == 401
+        nonsense = {"Authorization": "Bearer nonsense"}
+        assert (await client.post("/v1/labs", json=body, headers=nonsense)).status_code == 401
         assert (await client.post("/v1/labs", json=body, headers=auth("board"))).status_code == 403
         assert (await client.get("/v1/labs")).status_code == 401
         assert (await client.get("/v1/labs", headers=auth("integrator"))).status_code == 200

@@ -61,7 +61,7 @@ class FakeCatalogue:
         self.listed.pop(project_id, None)
 
     async def page(self, query: CatalogueQuery) -> list[Listing]:
-        return sorted(self.listed.values(), key=lambda l: l.position)[: query.limit]
+        return sorted(self.listed.values(), key=lambda listing: listing.position)[: query.limit]
 
     async def changes(self, after: int, limit: int) -> list[Change]:
         return [c for c in self.log if c.seq > after][:limit]

@@ -59,7 +59,8 @@ class FakeLabs:
 
     async def save_formation(self, lab):
         stored = self.labs[lab.id]
-        stored.status, stored.formed_at, stored.founding_partner_ids = lab.status, lab.formed_at, lab.founding_partner_ids
+        stored.status, stored.formed_at = lab.status, lab.formed_at
+        stored.founding_partner_ids = lab.founding_partner_ids
 
 
 class FakeImplementations:

@@ -1,0 +1,85 @@
+"""`schuldenlab up` as a child process, the way a user starts the platform, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+SERVICES = ("catalogue", "assessment", "partnering", "notifications")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def platform_env(home: Path, ports: dict[str, int], **extra: str) -> dict[str, str]:
+    """The user's environment without any SCHULDENLAB_* of the developer's, plus the test's own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHULDENLAB_")}
+    env["SCHULDENLAB_HOME"] = str(home)
+    env.update({f"SCHULDENLAB_{name.upper()}_PORT": str(port) for name, port in ports.items()})
+    env.update(extra)
+    return env
+
+
+class Platform:
+    """A running `schuldenlab up` and what it printed: URLs, the operator token, the broker address."""
+
+    def __init__(self, home: Path, ports: dict[str, int] | None = None, **extra_env: str) -> None:
+        self.ports = ports or {name: free_port() for name in SERVICES}
+        self.env = platform_env(home, self.ports, **extra_env)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen([sys.executable, "-m", "schuldenlab", "up"], env=self.env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output: list[str] = []
+        self.ready_after = self._read_until("operator token")
+        self.token = self.process.stdout.readline().strip()
+        self.kafka = re.search(r"kafka\s+embedded \(memory only\) (\S+)", "".join(self.output)).group(1)
+
+    def _read_until(self, marker: str, timeout: float = 120) -> float:
+        deadline = time.monotonic() + timeout
+        for line in self.process.stdout:
+            self.output.append(line)
+            if marker in line:
+                return time.monotonic() - self.started
+            if time.monotonic() > deadline:
+                break
+        self.process.kill()
+        raise AssertionError("platform did not come up:\n" + "".join(self.output))
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        """Another `schuldenlab` command, run by the user beside the platform."""
+        return subprocess.run([sys.executable, "-m", "schuldenlab", *args], env=self.env, text=True,
+                              capture_output=True, timeout=timeout)
+
+    def stop(self) -> tuple[int, list[psutil.Process]]:
+        """SIGTERM, as Ctrl-C or a supervisor would; returns the exit code and any child left alive."""
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=60)
+        self.output.extend(self.process.stdout.readlines())
+        time.sleep(0.5)
+        alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+        return code, alive
+
+
+def wait_for(check, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout} s")
