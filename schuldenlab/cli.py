@@ -38,13 +38,14 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-# Reviews and decisions are recorded per person: a token for these roles must say whose it is.
-PERSONAL_ROLES = ("board", "assessor")
+# Reviews, set-up steps and subscriptions are recorded per holder: a token for these roles must say
+# whose it is, or every holder of the role would share one identity (and one set of subscriptions).
+PERSONAL_ROLES = ("board", "assessor", "lab", "integrator")
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     if args.role in PERSONAL_ROLES and not args.subject:
-        print(f"a {args.role} token acts for one person (reviews are recorded per reviewer): "
+        print(f"a {args.role} token acts for one holder (what it does is recorded per holder): "
               "pass --subject NAME", file=sys.stderr)
         return 2
     print(issue_token(settings.signing_key(create=True), role=args.role, subject=args.subject, ttl_seconds=args.ttl))
@@ -96,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     tok = sub.add_parser("token", help="print a signed access token")
     tok.add_argument("--role", required=True, choices=ROLES)
     tok.add_argument("--subject", default=None,
-                     help="who the token is for (required for board and assessor; default: the role)")
+                     help="who the token is for (required except for operator)")
     tok.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
     tok.set_defaults(func=_token)
     top = sub.add_parser("topics", help="create the platform's topics on the configured Kafka (idempotent)")

@@ -18,6 +18,11 @@ def run(monkeypatch, capsys, *argv: str) -> tuple[int, str, str]:
     return exit_.value.code, out.out.strip(), out.err
 
 
+def test_an_operator_token_needs_no_subject(monkeypatch, capsys):
+    code, token, _ = run(monkeypatch, capsys, "token", "--role", "operator")
+    assert code == 0 and verify_token(KEY, token).roles == {"operator"}
+
+
 def test_a_token_carries_the_role_and_subject_asked_for(monkeypatch, capsys):
     code, token, _ = run(monkeypatch, capsys, "token", "--role", "lab", "--subject", "kwartiermaker-mvs")
     assert code == 0
@@ -25,7 +30,7 @@ def test_a_token_carries_the_role_and_subject_asked_for(monkeypatch, capsys):
     assert principal.roles == {"lab"} and principal.subject == "kwartiermaker-mvs"
 
 
-@pytest.mark.parametrize("role", ["board", "assessor"])
-def test_a_reviewing_role_needs_a_named_person(monkeypatch, capsys, role):
+@pytest.mark.parametrize("role", ["board", "assessor", "lab", "integrator"])
+def test_every_role_but_operator_needs_a_named_holder(monkeypatch, capsys, role):
     code, token, err = run(monkeypatch, capsys, "token", "--role", role)
     assert code == 2 and token == "" and "--subject" in err
