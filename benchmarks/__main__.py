@@ -1,0 +1,25 @@
+"""`python -m benchmarks` (`make bench`): runs every benchmark in turn; each prints its own numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = (
+    ("embedded start-up", ["benchmarks/embedded_startup.py"]),
+    ("outbox and consumer throughput", ["-m", "benchmarks.outbox_throughput"]),
+    ("catalogue throughput and latency", ["-m", "benchmarks.catalogue_throughput"]),
+    ("webhook latency", ["-m", "benchmarks.notifications_latency"]),
+)
+
+
+def main() -> int:
+    failed = 0
+    for title, args in BENCHMARKS:
+        print(f"\n== {title}: python {' '.join(args)}", flush=True)
+        failed += subprocess.run([sys.executable, *args]).returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
