@@ -60,6 +60,16 @@ class PostgresAssessmentRepository:
             d.decided_at if d else None,
         )
 
+    async def close_if_open(self, a: Assessment) -> bool:
+        """Stores a round's closing (superseded, withdrawn) only if it is still open in the database.
+
+        Read committed: a decision committed meanwhile holds the row lock; once it commits, the WHERE is
+        evaluated again on the decided row and leaves it alone, so the decision is never overwritten.
+        """
+        done = await self._conn.execute(
+            "UPDATE assessments SET status = $2 WHERE id = $1 AND status = 'open'", a.id, a.status.value)
+        return done == "UPDATE 1"
+
     async def save_review(self, assessment_id: uuid.UUID, r: Review) -> None:
         await self._conn.execute(
             """INSERT INTO reviews (assessment_id, reviewer, seat, findings, notes, recorded_at, revised_at, version)

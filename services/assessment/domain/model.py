@@ -17,6 +17,7 @@ class AssessmentStatus(enum.StrEnum):
     OPEN = "open"
     DECIDED = "decided"
     SUPERSEDED = "superseded"  # a newer revision of the dossier arrived before this round was decided
+    WITHDRAWN = "withdrawn"  # the project was withdrawn from the catalogue before this round was decided
 
 
 class Criterion(enum.StrEnum):
@@ -124,11 +125,24 @@ class Assessment:
                      f"{self.decision.decided_at.isoformat()}); a decision is final for its round")]
         if self.status is AssessmentStatus.SUPERSEDED:
             return ["this round was superseded by a newer revision of the dossier; use the latest round"]
+        if self.status is AssessmentStatus.WITHDRAWN:
+            return ["the project was withdrawn from the catalogue; its round takes no more reviews or decisions"]
         return []
 
-    def supersede(self) -> None:
-        if self.status is AssessmentStatus.OPEN:
-            self.status = AssessmentStatus.SUPERSEDED
+    def _close(self, status: AssessmentStatus) -> bool:
+        # Only an open round is closed: a decided one stays decided, whatever arrives later.
+        if self.status is not AssessmentStatus.OPEN:
+            return False
+        self.status = status
+        return True
+
+    def supersede(self) -> bool:
+        """A newer revision arrived; returns False (and changes nothing) when this round is no longer open."""
+        return self._close(AssessmentStatus.SUPERSEDED)
+
+    def withdraw(self) -> bool:
+        """The project left the catalogue while this round was open; False when it is no longer open."""
+        return self._close(AssessmentStatus.WITHDRAWN)
 
     def record_review(self, reviewer: str, seat: Seat | None, findings: dict[Criterion, Finding], notes: str,
                       now: datetime) -> tuple[Review, bool]:
@@ -143,7 +157,8 @@ class Assessment:
         if earlier is None:
             review = Review(reviewer, seat, dict(findings), notes, recorded_at=now)
         else:
-            review = Review(reviewer, seat, dict(findings), notes, recorded_at=earlier.recorded_at,
+            # A revision without a seat keeps the seat given earlier rather than erasing it.
+            review = Review(reviewer, seat or earlier.seat, dict(findings), notes, recorded_at=earlier.recorded_at,
                             revised_at=now, version=earlier.version + 1)
         self.reviews[reviewer] = review
         return review, earlier is None
@@ -195,6 +210,8 @@ class Assessment:
             raise DecisionRefused(f"The assessment cannot be decided {verdict.value!r}", conditions)
         rationale, override_reason = _text(rationale), _text(override_reason)
         criteria = self.majority()
+        if all(result.met for result in criteria.values()):
+            override_reason = None  # the reviews already carry the verdict: there is nothing to override
         published = rationale or (f"A majority of {len(self.reviews)} reviews finds the project workable, "
                                   "reusable and available.")
         if override_reason is not None:

@@ -90,7 +90,9 @@ def _local_signal(d: Dossier) -> str | None:
         if marker in text:
             return f"the problem reads as local (it says {marker!r})"
     place = d.municipality.strip().lower()
-    if place and re.search(rf"\b{re.escape(place)}\b", text):
+    # Lookarounds, not \b: a name may start or end with a non-word character ('s-Hertogenbosch), where \b
+    # would demand a word character on the other side and never match after a space.
+    if place and re.search(rf"(?<!\w){re.escape(place)}(?!\w)", text):
         return f"the problem is described in terms of {d.municipality} only"
     return None
 

@@ -34,10 +34,10 @@ READERS = ("board", "assessor")
 Reader = Annotated[Principal, Depends(require_role(*READERS))]
 Board = Annotated[Principal, Depends(require_role("board"))]
 Anyone = Annotated[Principal | None, Depends(optional_principal)]
-StatusFilter = Annotated[Literal["open", "decided", "superseded"] | None, Query()]
+StatusFilter = Annotated[Literal["open", "decided", "superseded", "withdrawn"] | None, Query()]
 
 
-@router.get("/assessments", summary="Assessment rounds, optionally only open or decided ones")
+@router.get("/assessments", summary="Assessment rounds, optionally only those of one status")
 async def list_assessments(request: Request, _: Reader,
                            status: StatusFilter = None) -> AssessmentList:
     async with get_runtime(request).transaction() as uow:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from assessment.adapters.codec import dossier_to_json, prescreen_to_json  # the stored JSON shape
+from assessment.domain.dossier import Dossier
 from assessment.domain.model import Assessment, Criterion, CriterionResult, Review, Seat, Verdict
 from assessment.domain.portfolio import Portfolio, PortfolioFit
+from assessment.domain.prescreen import Prescreen
 
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 
@@ -42,7 +44,20 @@ class DecisionIn(_In):
     rationale: Notes | None = Field(default=None, description="Required for rejected and needs_information.")
     override_reason: Notes | None = Field(
         default=None, description="Find a project proven although the reviews' majority does not find every "
-        "criterion met; recorded and published with the rationale.")
+        "criterion met; published in override_reason and with the rationale. Ignored when the majority already "
+        "finds every criterion met.")
+
+
+# The API's own shapes of the dossier and pre-screen: they happen to match what adapters store, but the
+# two may change independently, and entrypoints do not depend on adapters.
+def _dossier(d: Dossier) -> dict[str, Any]:
+    return {**asdict(d), "project_id": str(d.project_id), "lab_id": str(d.lab_id) if d.lab_id else None,
+            "submitted_at": d.submitted_at.isoformat()}
+
+
+def _prescreen(p: Prescreen) -> dict[str, Any]:
+    screens = {"workable": p.workable, "reusable": p.reusable, "available": p.available}
+    return {c: {"outcome": s.outcome.value, "reasons": list(s.reasons)} for c, s in screens.items()}
 
 
 def _fit(f: PortfolioFit) -> dict[str, Any]:
@@ -104,7 +119,7 @@ class AssessmentOut(AssessmentSummary):
             "verdict": d.verdict.value, "rationale": d.rationale, "override_reason": d.override_reason,
             "decided_by": d.decided_by, "decided_at": d.decided_at, "criteria": _results(d.criteria)}
         return cls(**AssessmentSummary.of(a).model_dump(), previous_assessment_ids=list(a.previous_ids),
-                   dossier=dossier_to_json(a.dossier), prescreen=prescreen_to_json(a.prescreen),
+                   dossier=_dossier(a.dossier), prescreen=_prescreen(a.prescreen),
                    portfolio_fit=_fit(d.fit if d else a.fit), reviews=[review_out(r) for r in a.reviews.values()],
                    review_majority=_results(a.majority()), decision=decision)
 

@@ -69,9 +69,9 @@ async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Ass
         assessment.supersede()  # this revision arrived after a newer one
     else:
         for other in rounds:
-            if other.status is AssessmentStatus.OPEN:
-                other.supersede()
-                await uow.assessments.save(other)
+            # Stored only if still open there too: a decision committed meanwhile is never overwritten.
+            if other.supersede():
+                await uow.assessments.close_if_open(other)
     await uow.assessments.add(assessment)
     return assessment
 
@@ -124,9 +124,21 @@ async def record_catalogue_project(project: PortfolioProject, uow: AssessmentUni
     await uow.portfolio.put(project)
 
 
-async def remove_from_portfolio(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> bool:
-    """The project left the catalogue (e.g. withdrawn): it no longer covers any phase."""
-    return await uow.portfolio.remove(project_id)
+async def withdraw_project(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> list[Assessment]:
+    """A tombstone on the catalogue feed: the project leaves the portfolio and its open rounds are withdrawn.
+
+    A listed proven project has no open round (it can only be resubmitted after needs_information), so an
+    open round here means the project was withdrawn; without this, a later `proven` would put it back.
+    Returns the rounds withdrawn.
+    """
+    withdrawn = []
+    for assessment in await uow.assessments.for_project(project_id):
+        if assessment.withdraw() and await uow.assessments.close_if_open(assessment):
+            withdrawn.append(assessment)
+    # After the rounds: closing one waits for a decision being taken on it, so a `proven` committed
+    # meanwhile has put the project in the portfolio by now, and is taken out again here.
+    await uow.portfolio.remove(project_id)
+    return withdrawn
 
 
 async def _with_current_fit(assessments: list[Assessment], uow: AssessmentUnitOfWork) -> list[Assessment]:

@@ -58,6 +58,13 @@ class FakeAssessmentRepository:
         stored = self.rows[a.id]
         stored.status, stored.decision = a.status, copy.deepcopy(a.decision)
 
+    async def close_if_open(self, a: Assessment) -> bool:
+        stored = self.rows[a.id]
+        if stored.status is not AssessmentStatus.OPEN:
+            return False
+        stored.status = a.status
+        return True
+
     async def save_review(self, assessment_id: uuid.UUID, review: Review) -> None:
         self.rows[assessment_id].reviews[review.reviewer] = copy.deepcopy(review)
 

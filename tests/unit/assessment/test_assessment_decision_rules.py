@@ -143,3 +143,39 @@ def test_a_superseded_round_takes_no_reviews_and_no_decision():
     with pytest.raises(DecisionRefused) as refused:
         _decide(a, Verdict.REJECTED, rationale="x")
     assert "superseded" in refused.value.conditions[0]
+
+
+def test_an_override_when_the_majority_already_finds_every_criterion_met_is_no_override():
+    a = _open()
+    _review(a, "anna")
+    _review(a, "bram")
+    decision = _decide(a, rationale="Proven in six cities.", override="We would have anyway.")
+    assert decision.override_reason is None
+    assert decision.rationale == "Proven in six cities."
+    assert "Board override" not in decision.rationale
+
+
+def test_a_revision_without_a_seat_keeps_the_earlier_seat_and_a_new_seat_replaces_it():
+    a = _open()
+    a.record_review("anna", Seat.SUBJECT_MATTER_EXPERT, _findings(), "", NOW)
+    kept, _ = a.record_review("anna", None, _findings(reusable=False), "", NOW)
+    assert kept.seat is Seat.SUBJECT_MATTER_EXPERT and kept.version == 2
+    changed, _ = a.record_review("anna", Seat.DIRECTOR, _findings(), "", NOW)
+    assert changed.seat is Seat.DIRECTOR
+
+
+def test_a_withdrawn_round_takes_no_reviews_and_no_decision_but_a_decided_one_stays_decided():
+    a = _open()
+    _review(a, "anna")
+    _review(a, "bram")
+    assert a.withdraw() and a.status is AssessmentStatus.WITHDRAWN
+    with pytest.raises(DecisionRefused) as refused:
+        _decide(a)
+    assert refused.value.conditions == [
+        "the project was withdrawn from the catalogue; its round takes no more reviews or decisions"]
+    with pytest.raises(ReviewRefused):
+        _review(a, "carla")
+    decided = _open()
+    _decide(decided, Verdict.REJECTED, rationale="weak")
+    assert not decided.withdraw() and not decided.supersede()
+    assert decided.status is AssessmentStatus.DECIDED

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from assessment.domain.errors import AssessmentNotFound, DecisionRefused
+from assessment.domain.errors import AssessmentNotFound, DecisionRefused, ReviewRefused
 from assessment.domain.model import AssessmentStatus, Criterion, Finding, Seat, Verdict
 from assessment.domain.portfolio import PortfolioProject
 from assessment.service_layer import handlers
@@ -172,9 +172,68 @@ async def test_a_project_withdrawn_from_the_catalogue_leaves_the_portfolio():
     project = PortfolioProject.from_dossier(known("Nederlandse Schuldhulproute"))
     await handlers.record_catalogue_project(project, uow)
     assert "awareness" not in (await handlers.get_portfolio(uow)).gaps()
-    assert await handlers.remove_from_portfolio(project.project_id, uow)
+    assert await handlers.withdraw_project(project.project_id, uow) == []
     assert "awareness" in (await handlers.get_portfolio(uow)).gaps()
-    assert not await handlers.remove_from_portfolio(project.project_id, uow)
+
+
+async def test_a_withdrawal_closes_the_open_round_so_a_later_proven_cannot_put_the_project_back():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    a = await _open(uow, dossier)
+    for reviewer in ("anna", "bram"):
+        await _review(uow, a.id, reviewer)
+    [withdrawn] = await handlers.withdraw_project(dossier.project_id, uow)
+    assert withdrawn.id == a.id
+    stored = await handlers.get_assessment(a.id, uow)
+    assert stored.status is AssessmentStatus.WITHDRAWN and set(stored.reviews) == {"anna", "bram"}
+    assert [x.id for x in await handlers.list_assessments(AssessmentStatus.WITHDRAWN, uow)] == [a.id]
+    with pytest.raises(DecisionRefused) as refused:
+        await _decide(uow, a.id)
+    assert refused.value.conditions == [
+        "the project was withdrawn from the catalogue; its round takes no more reviews or decisions"]
+    with pytest.raises(ReviewRefused):
+        await _review(uow, a.id, "carla")
+    assert uow.published == [] and uow.portfolio.projects == {}
+
+
+async def test_a_withdrawal_leaves_a_decided_round_decided_and_takes_the_project_out_of_the_portfolio():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    a = await _open(uow, dossier)
+    for reviewer in ("anna", "bram"):
+        await _review(uow, a.id, reviewer)
+    await _decide(uow, a.id)
+    assert await handlers.withdraw_project(dossier.project_id, uow) == []
+    assert (await handlers.get_assessment(a.id, uow)).status is AssessmentStatus.DECIDED
+    assert uow.portfolio.projects == {}
+
+
+async def test_superseding_never_overwrites_a_round_decided_meanwhile():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    first = await _open(uow, dossier)
+    # The submission handler read round 1 as open; the decision commits before it stores the supersede.
+    stale_rounds = await uow.assessments.for_project(dossier.project_id)
+    reading = uow.assessments.for_project
+
+    async def stale_for_project(project_id):
+        await reading(project_id)
+        return stale_rounds
+
+    await _decide(uow, first.id, Verdict.NEEDS_INFORMATION, rationale="Who pays?")
+    uow.assessments.for_project = stale_for_project
+    await _open(uow, replace(dossier, revision=2))
+    stored = await handlers.get_assessment(first.id, uow)
+    assert stored.status is AssessmentStatus.DECIDED and stored.decision.verdict is Verdict.NEEDS_INFORMATION
+
+
+async def test_a_revised_review_without_a_seat_keeps_the_seat_recorded_earlier():
+    uow = FakeUnitOfWork()
+    a = await _open(uow, known("Doorbraakmethode"))
+    await _review(uow, a.id, "anna", seat=Seat.DIRECTOR)
+    _, revised, _ = await _review(uow, a.id, "anna", seat=None)
+    assert revised.seat is Seat.DIRECTOR and revised.version == 2
+    assert (await handlers.get_assessment(a.id, uow)).reviews["anna"].seat is Seat.DIRECTOR
 
 
 async def test_the_project_assessment_of_an_unknown_project_is_not_found():

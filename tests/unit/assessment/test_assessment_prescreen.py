@@ -68,3 +68,15 @@ def test_a_hard_failure_outweighs_doubts_in_the_same_criterion():
     screen = prescreen(replace(known("Doorbraakmethode"), in_production=False, results="?"))
     assert screen.workable.outcome is Outcome.NOT_MET
     assert "results are not described" in screen.workable.reasons
+
+
+def test_a_problem_naming_a_municipality_that_starts_with_an_apostrophe_makes_reusable_unclear():
+    # \b cannot match before "'s-Hertogenbosch" after a space; the place must still be recognised.
+    dossier = known("Nederlandse Schuldhulproute", municipality="'s-Hertogenbosch",
+                    problem="People in 's-Hertogenbosch with arrears find help late.")
+    screen = prescreen(dossier)
+    assert screen.reusable.outcome is Outcome.UNCLEAR
+    assert "the problem is described in terms of 's-Hertogenbosch only" in screen.reusable.reasons
+    elsewhere = known("Nederlandse Schuldhulproute", municipality="'s-Hertogenbosch",
+                      problem="People with arrears find help late, in every municipality.")
+    assert prescreen(elsewhere).reusable.outcome is Outcome.MET
