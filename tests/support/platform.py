@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,11 @@ from pathlib import Path
 
 import psutil
 
+from schuldenlab.processes import free_port
+
 SERVICES = ("catalogue", "assessment", "partnering", "notifications")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def platform_env(home: Path, ports: dict[str, int], **extra: str) -> dict[str, str]:
@@ -64,10 +61,10 @@ class Platform:
         return subprocess.run([sys.executable, "-m", "schuldenlab", *args], env=self.env, text=True,
                               capture_output=True, timeout=timeout)
 
-    def stop(self) -> tuple[int, list[psutil.Process]]:
-        """SIGTERM, as Ctrl-C or a supervisor would; returns the exit code and any child left alive."""
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, list[psutil.Process]]:
+        """A supervisor's SIGTERM, or Ctrl-C's SIGINT; returns the exit code and any child left alive."""
         children = psutil.Process(self.process.pid).children(recursive=True)
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(sig)
         code = self.process.wait(timeout=60)
         self.output.extend(self.process.stdout.readlines())
         time.sleep(0.5)
