@@ -37,8 +37,9 @@ def _implementation(row: asyncpg.Record, fundings: list[asyncpg.Record],
                             handed_over_at=row["handed_over_at"], handed_over_by=row["handed_over_by"])
     return Implementation(id=row["id"], lab_id=row["lab_id"], project_id=row["project_id"],
                           project_name=row["project_name"], municipalities=tuple(row["municipalities"]),
-                          started_at=row["started_at"], status=ImplementationStatus(row["status"]),
-                          running_since=row["running_since"], fundings=[_funding(f) for f in fundings],
+                          started_at=row["started_at"], started_by=row["started_by"],
+                          status=ImplementationStatus(row["status"]), running_since=row["running_since"],
+                          running_by=row["running_by"], fundings=[_funding(f) for f in fundings],
                           impacts=[_impact(m) for m in impacts], handover=handover)
 
 
@@ -48,9 +49,11 @@ class PostgresImplementationRepository:
 
     async def add(self, i: Implementation) -> None:
         await self._conn.execute(
-            """INSERT INTO implementations (id, lab_id, project_id, project_name, municipalities, status, started_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            """INSERT INTO implementations (id, lab_id, project_id, project_name, municipalities, status, started_at,
+                                          started_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
             i.id, i.lab_id, i.project_id, i.project_name, list(i.municipalities), i.status.value, i.started_at,
+            i.started_by,
         )
 
     async def get(self, implementation_id: uuid.UUID, *, for_update: bool = False) -> Implementation | None:
@@ -96,8 +99,10 @@ class PostgresImplementationRepository:
         h = i.handover
         await self._conn.execute(
             """UPDATE implementations SET status = $2, running_since = $3, handed_over_to = $4,
-                      regular_operations = $5, handed_over_at = $6, handed_over_by = $7
+                      regular_operations = $5, handed_over_at = $6, handed_over_by = $7,
+                      running_by = $8
                WHERE id = $1""",
             i.id, i.status.value, i.running_since, list(h.handed_over_to) if h else None,
             h.regular_operations if h else None, h.handed_over_at if h else None, h.handed_over_by if h else None,
+            i.running_by,
         )

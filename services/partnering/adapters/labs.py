@@ -51,6 +51,7 @@ class PostgresLabRepository:
         checklist = {record.step: record for record in map(_step, steps)}
         return Lab(id=row["id"], name=row["name"], municipalities=tuple(row["municipalities"]), region=row["region"],
                    created_at=row["created_at"], status=LabStatus(row["status"]), formed_at=row["formed_at"],
+                   formed_by=row["formed_by"],
                    founding_partner_ids=tuple(row["founding_partner_ids"]),
                    partners=[_partner(p) for p in partners], checklist=checklist)
 
@@ -72,6 +73,6 @@ class PostgresLabRepository:
 
     async def save_formation(self, lab: Lab) -> None:
         await self._conn.execute(
-            "UPDATE labs SET status = $2, formed_at = $3, founding_partner_ids = $4 WHERE id = $1",
-            lab.id, lab.status.value, lab.formed_at, list(lab.founding_partner_ids),
+            "UPDATE labs SET status = $2, formed_at = $3, founding_partner_ids = $4, formed_by = $5 WHERE id = $1",
+            lab.id, lab.status.value, lab.formed_at, list(lab.founding_partner_ids), lab.formed_by,
         )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
-from partnering.domain.model import CatalogueEntry
+from partnering.domain.model import WITHDRAWN, CatalogueEntry
 
 
 class PostgresCatalogueReplica:
@@ -14,14 +15,24 @@ class PostgresCatalogueReplica:
         self._conn = conn
 
     async def upsert(self, e: CatalogueEntry) -> None:
+        # Only a newer feed record replaces the entry (in one statement, so no read-then-write race).
         await self._conn.execute(
-            """INSERT INTO catalogue_replica (project_id, name, status, revision) VALUES ($1, $2, $3, $4)
-               ON CONFLICT (project_id) DO UPDATE SET name = $2, status = $3, revision = $4""",
-            e.project_id, e.name, e.status, e.revision,
+            """INSERT INTO catalogue_replica (project_id, name, status, revision, as_of) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (project_id) DO UPDATE
+                  SET name = EXCLUDED.name, status = EXCLUDED.status, revision = EXCLUDED.revision,
+                      as_of = EXCLUDED.as_of
+                WHERE catalogue_replica.as_of < EXCLUDED.as_of""",
+            e.project_id, e.name, e.status, e.revision, e.as_of,
         )
 
-    async def remove(self, project_id: uuid.UUID) -> None:
-        await self._conn.execute("DELETE FROM catalogue_replica WHERE project_id = $1", project_id)
+    async def withdraw(self, project_id: uuid.UUID, as_of: datetime) -> None:
+        # A tombstone is kept as a withdrawn entry with its time (not deleted), so older records stay ignored.
+        await self._conn.execute(
+            """INSERT INTO catalogue_replica (project_id, name, status, revision, as_of) VALUES ($1, '', $2, 0, $3)
+               ON CONFLICT (project_id) DO UPDATE SET status = EXCLUDED.status, as_of = EXCLUDED.as_of
+                WHERE catalogue_replica.as_of < EXCLUDED.as_of""",
+            project_id, WITHDRAWN, as_of,
+        )
 
     async def get(self, project_id: uuid.UUID) -> CatalogueEntry | None:
         row = await self._conn.fetchrow("SELECT * FROM catalogue_replica WHERE project_id = $1", project_id)

@@ -94,19 +94,19 @@ class ImpactTotals:
 
 
 def start_implementation(lab: Lab, project: CatalogueEntry | None, *, project_id: uuid.UUID,
-                         already_implementing: bool, at: datetime) -> Implementation:
+                         already_implementing: bool, at: datetime, by: str) -> Implementation:
     """A formed lab adopts a project that is proven in the catalogue right now."""
     unmet = []
     if lab.status is not LabStatus.FORMED:
         unmet.append(f"lab {lab.name} is not formed yet (status {lab.status.value})")
-    if project is None or project.status != "proven":
+    if project is None or not project.is_proven:
         unmet.append(f"project {project_id} is not proven in the catalogue")
     if already_implementing:
         unmet.append(f"lab {lab.name} is already implementing project {project_id}")
     if unmet:
         raise PartneringConflict(f"lab {lab.name} cannot implement project {project_id}: " + "; ".join(unmet), unmet)
     return Implementation(id=uuid.uuid4(), lab_id=lab.id, project_id=project_id, project_name=project.name,
-                          municipalities=lab.municipalities, started_at=at)
+                          municipalities=lab.municipalities, started_at=at, started_by=by)
 
 
 @dataclass
@@ -117,8 +117,10 @@ class Implementation:
     project_name: str
     municipalities: tuple[str, ...]
     started_at: datetime
+    started_by: str | None  # None only for implementations started before this was recorded
     status: ImplementationStatus = ImplementationStatus.PREPARING
     running_since: datetime | None = None
+    running_by: str | None = None  # who moved it from preparing to running
     fundings: list[Funding] = field(default_factory=list)
     impacts: list[ImpactMeasurement] = field(default_factory=list)
     handover: Handover | None = None
@@ -154,7 +156,7 @@ class Implementation:
     def has_municipal_base_funding(self) -> bool:
         return any(f.is_municipal_base for f in self.fundings)
 
-    def start_running(self, at: datetime) -> None:
+    def start_running(self, at: datetime, *, by: str) -> None:
         """From preparing to running: only once the municipality's base funding is recorded."""
         unmet = self._closed_condition()
         if self.status is ImplementationStatus.RUNNING:
@@ -164,6 +166,7 @@ class Implementation:
         self._refuse("starting", unmet)
         self.status = ImplementationStatus.RUNNING
         self.running_since = at
+        self.running_by = by
 
     # --- impact -----------------------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ class Lab:
     created_at: datetime
     status: LabStatus = LabStatus.FORMING
     formed_at: datetime | None = None
+    formed_by: str | None = None
     founding_partner_ids: tuple[uuid.UUID, ...] = ()
     partners: list[Partner] = field(default_factory=list)
     checklist: dict[SetupStep, StepRecord] = field(default_factory=dict)
@@ -130,6 +131,10 @@ class Lab:
         if not commitment.strip():
             # The lab exists because partners *explicitly* commit; a silent partner is no partner.
             raise InvalidInput("commitment", "a partner joins with an explicit commitment; it must not be blank")
+        if is_municipality and kind is not PartnerKind.PUBLIC:
+            # A municipality is a public body; a company or foundation cannot stand in for one.
+            raise InvalidInput("is_municipality",
+                               f"only a public organisation can be a municipality, not a {kind.value} one")
         existing = next((p for p in self.partners if p.key == organisation_key(organisation)), None)
         if existing is not None:
             raise PartneringConflict(
@@ -150,17 +155,33 @@ class Lab:
             by_id = None
         partner = by_id or next((p for p in self.partners if p.key == organisation_key(source)), None)
         if partner is not None:
-            return FundingSource(partner.organisation, partner.id, partner.is_municipality)
-        wanted = organisation_key(source).removeprefix("gemeente ")
-        for municipality in self.municipalities:
-            if organisation_key(municipality).removeprefix("gemeente ") == wanted:
-                return FundingSource(municipality, None, True)
+            return FundingSource(partner.organisation, partner.id, self.is_own_municipality(partner))
+        municipality = self.own_municipality(source)
+        if municipality is not None:
+            return FundingSource(municipality, None, True)
         raise InvalidInput("source", f"{source!r} is neither a partner nor a municipality of lab {self.name}")
+
+    def own_municipality(self, name: str) -> str | None:
+        """Which of the lab's municipalities `name` is ("Schiedam" or "Gemeente Schiedam"), if any."""
+        wanted = organisation_key(name).removeprefix("gemeente ")
+        return next((m for m in self.municipalities if organisation_key(m).removeprefix("gemeente ") == wanted),
+                    None)
+
+    def is_own_municipality(self, partner: Partner) -> bool:
+        """A municipal partner counts for the lab only when it is one of the lab's own municipalities."""
+        return partner.is_municipality and self.own_municipality(partner.organisation) is not None
 
     # --- set-up and formation ---------------------------------------------------------------------
 
     def complete_step(self, step: SetupStep, *, by: str, at: datetime, note: str | None) -> StepRecord:
-        record = StepRecord(step=step, done_by=by, done_at=at, note=note.strip() if note and note.strip() else None)
+        """Mark a step done. Marking it again keeps who did it and when (the history); only a new note is kept."""
+        note = note.strip() if note and note.strip() else None
+        done = self.checklist.get(step)
+        if done is not None:
+            record = StepRecord(step=step, done_by=done.done_by, done_at=done.done_at,
+                                note=note if note is not None else done.note)
+        else:
+            record = StepRecord(step=step, done_by=by, done_at=at, note=note)
         self.checklist[step] = record
         return record
 
@@ -172,19 +193,21 @@ class Lab:
         if self.status is LabStatus.FORMED:
             unmet.append(f"the lab is already formed (since {self.formed_at:%Y-%m-%d})")
             return unmet
-        if not any(p.is_municipality and p.commitment.strip() for p in self.partners):
-            unmet.append("no municipality has joined the lab with an explicit commitment")
+        if not any(self.is_own_municipality(p) and p.commitment.strip() for p in self.partners):
+            unmet.append("no municipality of the lab (" + ", ".join(self.municipalities)
+                         + ") has joined the lab with an explicit commitment")
         if not self.is_done(SetupStep.KWARTIERMAKER_APPOINTED):
             unmet.append("no kwartiermaker is appointed (checklist step kwartiermaker_appointed)")
         if not self.is_done(SetupStep.DECLARATION_OF_INTENT):
             unmet.append("the declaration of intent is not signed (checklist step declaration_of_intent)")
         return unmet
 
-    def form(self, at: datetime) -> None:
+    def form(self, at: datetime, *, by: str) -> None:
         """The lab is formed ("opgericht"); the partners at that moment are its founders."""
         unmet = self.unmet_formation_conditions()
         if unmet:
             raise PartneringConflict(f"lab {self.name} cannot be formed: " + "; ".join(unmet), unmet)
         self.status = LabStatus.FORMED
         self.formed_at = at
+        self.formed_by = by
         self.founding_partner_ids = tuple(p.id for p in self.partners)

@@ -13,10 +13,11 @@ from schuldenlab_contracts.registry import by_model
 
 async def on_catalogue_project(payload: CatalogueProject | None, event: CloudEvent, uow) -> None:
     if payload is None:  # a tombstone: the project left the catalogue
-        await handlers.forget_catalogue_entry(uuid.UUID(event.subject), uow)
+        await handlers.forget_catalogue_entry(uuid.UUID(event.subject), event.time, uow)
         return
+    # Versioned by the CloudEvent time, which a replay from the dead-letter topic keeps.
     entry = CatalogueEntry(project_id=payload.project_id, name=payload.name, status=str(payload.status),
-                           revision=payload.revision)
+                           revision=payload.revision, as_of=event.time)
     await handlers.record_catalogue_entry(entry, uow)
 
 

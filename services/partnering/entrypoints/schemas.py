@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 
 def _not_blank(value: str) -> str:
@@ -20,6 +20,7 @@ def _not_blank(value: str) -> str:
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
+MAX_COUNT = 2_147_483_647  # PostgreSQL integer (int4)
 # Exact euros: a JSON string ("1250.50") or number; more than two decimals, zero or less are refused.
 Euros = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False,
                                  examples=["1250.00"])]
@@ -61,8 +62,9 @@ class FundingCreate(Request):
 class ImpactCreate(Request):
     period_start: date
     period_end: date
-    households_reached: int = Field(ge=0)
-    households_debt_free: int = Field(ge=0)
+    # Strict: true/false are not counts; the bound is what the database's integer column holds.
+    households_reached: StrictInt = Field(ge=0, le=MAX_COUNT)
+    households_debt_free: StrictInt = Field(ge=0, le=MAX_COUNT)
     notes: Notes = ""
 
 
@@ -141,7 +143,9 @@ class ImplementationOut(BaseModel):
     municipalities: list[str]
     status: str
     started_at: datetime
+    started_by: str | None
     running_since: datetime | None
+    running_by: str | None
     funding: list[FundingOut]
     funding_totals: FundingTotals
     impact: list[ImpactOut]
@@ -169,6 +173,7 @@ class LabOut(BaseModel):
     status: str
     created_at: datetime
     formed_at: datetime | None
+    formed_by: str | None
     founding_partner_ids: list[uuid.UUID]
     partners: list[PartnerOut]
     checklist: list[StepOut]

@@ -14,7 +14,7 @@ def implementation_out(i: Implementation) -> schemas.ImplementationOut:
     return schemas.ImplementationOut(
         id=i.id, lab_id=i.lab_id, project_id=i.project_id, project_name=i.project_name,
         municipalities=list(i.municipalities), status=i.status.value, started_at=i.started_at,
-        running_since=i.running_since,
+        started_by=i.started_by, running_since=i.running_since, running_by=i.running_by,
         funding=[schemas.FundingOut(**{**asdict(f), "kind": f.kind.value}) for f in i.fundings],
         funding_totals=schemas.FundingTotals(
             base_eur=i.funding_total(FundingKind.BASE), additional_eur=i.funding_total(FundingKind.ADDITIONAL),
@@ -42,7 +42,7 @@ def lab_out(view: LabView) -> schemas.LabOut:
     lab = view.lab
     return schemas.LabOut(
         id=lab.id, name=lab.name, municipalities=list(lab.municipalities), region=lab.region,
-        status=lab.status.value, created_at=lab.created_at, formed_at=lab.formed_at,
+        status=lab.status.value, created_at=lab.created_at, formed_at=lab.formed_at, formed_by=lab.formed_by,
         founding_partner_ids=list(lab.founding_partner_ids),
         partners=[schemas.PartnerOut(**{**asdict(p), "kind": p.kind.value}) for p in lab.partners],
         checklist=checklist_out(lab),

@@ -45,12 +45,13 @@ class LabView:
 
 
 async def record_catalogue_entry(entry: CatalogueEntry, uow: PartneringUnitOfWork) -> None:
+    """Keep the feed record, unless the replica already holds a newer one (`entry.as_of` versions it)."""
     await uow.catalogue.upsert(entry)
 
 
-async def forget_catalogue_entry(project_id: uuid.UUID, uow: PartneringUnitOfWork) -> None:
-    # Running implementations of a withdrawn project carry on; only new ones are refused.
-    await uow.catalogue.remove(project_id)
+async def forget_catalogue_entry(project_id: uuid.UUID, as_of: datetime, uow: PartneringUnitOfWork) -> None:
+    """A tombstone: the project is withdrawn as of its time; running implementations of it carry on."""
+    await uow.catalogue.withdraw(project_id, as_of)
 
 
 # --- labs -----------------------------------------------------------------------------------------
@@ -106,7 +107,7 @@ async def join_lab(cmd: commands.JoinLab, uow: PartneringUnitOfWork) -> Partner:
 
 async def form_lab(cmd: commands.FormLab, uow: PartneringUnitOfWork) -> Lab:
     lab = await _lab(cmd.lab_id, uow, for_update=True)
-    lab.form(_now())
+    lab.form(_now(), by=cmd.by)
     await uow.labs.save_formation(lab)
     await uow.publish(LabFormed(
         lab_id=lab.id, name=lab.name, municipalities=list(lab.municipalities), region=lab.region,
@@ -132,7 +133,7 @@ async def start_implementation(cmd: commands.StartImplementation, uow: Partnerin
     open_ones = [i for i in await uow.implementations.for_lab(lab.id)
                  if i.project_id == cmd.project_id and not i.is_closed]
     implementation = adopt_project(lab, project, project_id=cmd.project_id, already_implementing=bool(open_ones),
-                                   at=_now())
+                                   at=_now(), by=cmd.by)
     await uow.implementations.add(implementation)
     await uow.publish(ImplementationStarted(
         lab_id=lab.id, implementation_id=implementation.id, project_id=implementation.project_id,
@@ -160,7 +161,7 @@ async def record_funding(cmd: commands.RecordFunding, uow: PartneringUnitOfWork)
 
 async def start_running(cmd: commands.StartRunning, uow: PartneringUnitOfWork) -> Implementation:
     implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
-    implementation.start_running(_now())
+    implementation.start_running(_now(), by=cmd.by)
     await uow.implementations.save_status(implementation)
     return implementation
 

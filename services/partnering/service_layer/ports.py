@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -14,7 +15,7 @@ from partnering.domain.model import CatalogueEntry
 
 class CatalogueReplica(Protocol):
     async def upsert(self, entry: CatalogueEntry) -> None: ...
-    async def remove(self, project_id: uuid.UUID) -> None: ...
+    async def withdraw(self, project_id: uuid.UUID, as_of: datetime) -> None: ...
     async def get(self, project_id: uuid.UUID) -> CatalogueEntry | None: ...
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,8 @@ import pytest
 from partnering.domain import commands
 from partnering.domain.errors import InvalidInput, NotFound, PartneringConflict
 from partnering.domain.implementation import ImplementationStatus
-from partnering.domain.model import CatalogueEntry
+from partnering.domain.model import CatalogueEntry, withdrawn
+from partnering.entrypoints.schemas import FundingCreate
 from partnering.service_layer import handlers
 from schuldenlab_contracts.events import (
     ImplementationStarted,
@@ -27,10 +28,11 @@ class FakeCatalogue:
         self.entries: dict[uuid.UUID, CatalogueEntry] = {}
 
     async def upsert(self, entry):
-        self.entries[entry.project_id] = entry
+        if entry.supersedes(self.entries.get(entry.project_id)):
+            self.entries[entry.project_id] = entry
 
-    async def remove(self, project_id):
-        self.entries.pop(project_id, None)
+    async def withdraw(self, project_id, as_of):
+        await self.upsert(withdrawn(project_id, as_of=as_of, current=self.entries.get(project_id)))
 
     async def get(self, project_id):
         return self.entries.get(project_id)
@@ -59,7 +61,7 @@ class FakeLabs:
 
     async def save_formation(self, lab):
         stored = self.labs[lab.id]
-        stored.status, stored.formed_at = lab.status, lab.formed_at
+        stored.status, stored.formed_at, stored.formed_by = lab.status, lab.formed_at, lab.formed_by
         stored.founding_partner_ids = lab.founding_partner_ids
 
 
@@ -86,6 +88,7 @@ class FakeImplementations:
         stored = self.items[implementation.id]
         stored.status, stored.running_since, stored.handover = (implementation.status, implementation.running_since,
                                                                 implementation.handover)
+        stored.running_by = implementation.running_by
 
 
 class FakeUnitOfWork:
@@ -130,10 +133,24 @@ async def formed_lab(uow):
     return await handlers.form_lab(commands.FormLab(lab_id=lab.id, by="kim"), uow)
 
 
+T1 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def catalogue_record(project_id: uuid.UUID, as_of: datetime = T1) -> CatalogueEntry:
+    return CatalogueEntry(project_id=project_id, name="Collectief Schuldregelen", status="proven", revision=1,
+                          as_of=as_of)
+
+
 def proven(uow) -> uuid.UUID:
-    entry = CatalogueEntry(project_id=uuid.uuid4(), name="Collectief Schuldregelen", status="proven", revision=1)
+    entry = catalogue_record(uuid.uuid4())
     uow.catalogue.entries[entry.project_id] = entry
     return entry.project_id
+
+
+def funding_body(source: str, kind: str, json_amount: str) -> FundingCreate:
+    """The funding request as the API parses its JSON body (amounts as JSON numbers)."""
+    return FundingCreate.model_validate_json(
+        f'{{"source": "{source}", "kind": "{kind}", "amount_eur": {json_amount}}}')
 
 
 async def test_joining_stores_the_partner_and_publishes_partner_joined(uow):
@@ -195,7 +212,7 @@ async def test_implementing_a_proven_project_publishes_implementation_started(uo
 async def test_a_withdrawn_project_cannot_be_implemented(uow):
     lab = await formed_lab(uow)
     project_id = proven(uow)
-    await handlers.forget_catalogue_entry(project_id, uow)
+    await handlers.forget_catalogue_entry(project_id, T1 + timedelta(hours=1), uow)
     with pytest.raises(PartneringConflict) as caught:
         await handlers.start_implementation(commands.StartImplementation(lab_id=lab.id, project_id=project_id,
                                                                          by="kim"), uow)
@@ -215,9 +232,11 @@ async def test_the_whole_implementation_ends_in_project_handed_over_with_the_tot
     lab = await formed_lab(uow)
     i = await handlers.start_implementation(commands.StartImplementation(lab_id=lab.id, project_id=proven(uow),
                                                                          by="kim"), uow)
-    for source, kind, amount in (("Schiedam", "base", Decimal("0.10")), ("Gemeente Schiedam", "base", Decimal("0.20"))):
-        await handlers.record_funding(commands.RecordFunding(implementation_id=i.id, source=source, kind=kind,
-                                                             amount_eur=amount, by="kim"), uow)
+    # JSON numbers through the request model, as the API does: 0.1 + 0.2 must be exactly 0.30.
+    for body in (funding_body("Schiedam", "base", "0.1"), funding_body("Gemeente Schiedam", "base", "0.2")):
+        await handlers.record_funding(commands.RecordFunding(implementation_id=i.id, source=body.source,
+                                                             kind=body.kind, amount_eur=body.amount_eur, by="kim"),
+                                      uow)
     await handlers.start_running(commands.StartRunning(implementation_id=i.id, by="kim"), uow)
     for start, end, reached, free in ((date(2025, 1, 1), date(2025, 3, 31), 30, 5),
                                       (date(2025, 4, 1), date(2025, 6, 30), 12, 7)):
@@ -228,7 +247,7 @@ async def test_the_whole_implementation_ends_in_project_handed_over_with_the_tot
         implementation_id=i.id, handed_over_to=["Gemeente Schiedam"], regular_operations="Regular debt help",
         by="kim"), uow)
     stored = uow.implementations.items[i.id]
-    assert stored.status is ImplementationStatus.HANDED_OVER and stored.funding_total() == Decimal("0.30")
+    assert stored.status is ImplementationStatus.HANDED_OVER and str(stored.funding_total()) == "0.30"
     event = uow.published[-1]
     assert isinstance(event, ProjectHandedOver) and event.implementation_id == done.id
     assert (event.impact.households_reached, event.impact.households_debt_free) == (42, 12)
@@ -242,3 +261,40 @@ async def test_funding_from_an_unknown_source_is_bad_input(uow):
         await handlers.record_funding(commands.RecordFunding(implementation_id=i.id, source="Rotterdam", kind="base",
                                                              amount_eur=Decimal(1), by="kim"), uow)
     assert caught.value.field == "source" and uow.implementations.items[i.id].fundings == []
+
+
+async def test_a_stale_catalogue_record_after_the_withdrawal_does_not_make_the_project_proven_again(uow):
+    lab = await formed_lab(uow)
+    project_id = uuid.uuid4()
+    await handlers.record_catalogue_entry(catalogue_record(project_id, T1), uow)
+    await handlers.forget_catalogue_entry(project_id, T1 + timedelta(minutes=5), uow)
+    await handlers.record_catalogue_entry(catalogue_record(project_id, T1), uow)  # replayed from the DLQ
+    with pytest.raises(PartneringConflict) as caught:
+        await handlers.start_implementation(commands.StartImplementation(lab_id=lab.id, project_id=project_id,
+                                                                         by="kim"), uow)
+    assert caught.value.conditions == [f"project {project_id} is not proven in the catalogue"]
+    # A newer record (the catalogue proving it again) does count.
+    await handlers.record_catalogue_entry(catalogue_record(project_id, T1 + timedelta(hours=1)), uow)
+    await handlers.start_implementation(commands.StartImplementation(lab_id=lab.id, project_id=project_id,
+                                                                     by="kim"), uow)
+
+
+async def test_who_formed_the_lab_and_who_started_and_ran_the_implementation_are_kept(uow):
+    lab = await formed_lab(uow)
+    assert uow.labs.labs[lab.id].formed_by == "kim"
+    i = await handlers.start_implementation(commands.StartImplementation(lab_id=lab.id, project_id=proven(uow),
+                                                                         by="piet"), uow)
+    await handlers.record_funding(commands.RecordFunding(implementation_id=i.id, source="Schiedam", kind="base",
+                                                         amount_eur=Decimal(1), by="kim"), uow)
+    await handlers.start_running(commands.StartRunning(implementation_id=i.id, by="wethouder"), uow)
+    stored = uow.implementations.items[i.id]
+    assert (stored.started_by, stored.running_by) == ("piet", "wethouder")
+
+
+async def test_marking_a_done_step_again_keeps_the_original_record(uow):
+    lab = await a_lab(uow)
+    first = await step(uow, lab.id, "work_plan")
+    again = await handlers.complete_setup_step(commands.CompleteSetupStep(lab_id=lab.id, step="work_plan",
+                                                                          note="updated", by="piet"), uow)
+    assert (again.done_by, again.done_at, again.note) == ("kim", first.done_at, "updated")
+    assert uow.labs.labs[lab.id].checklist[again.step] == again

@@ -89,7 +89,7 @@ def test_formation_names_every_unmet_condition():
     lab = new_lab()
     join(lab, "Woonplus Schiedam")  # not a municipality
     with pytest.raises(PartneringConflict) as caught:
-        lab.form(NOW)
+        lab.form(NOW, by="kim")
     conditions = caught.value.conditions
     assert len(conditions) == 3
     assert any("municipality" in c for c in conditions)
@@ -103,23 +103,24 @@ def test_lab_cannot_form_without_a_municipality_partner():
     lab.complete_step(SetupStep.KWARTIERMAKER_APPOINTED, by="kim", at=NOW, note=None)
     lab.complete_step(SetupStep.DECLARATION_OF_INTENT, by="kim", at=NOW, note=None)
     with pytest.raises(PartneringConflict) as caught:
-        lab.form(NOW)
-    assert caught.value.conditions == ["no municipality has joined the lab with an explicit commitment"]
+        lab.form(NOW, by="kim")
+    assert caught.value.conditions == [
+        "no municipality of the lab (Maassluis, Vlaardingen, Schiedam) has joined the lab with an explicit commitment"]
 
 
 def test_a_lab_forms_with_its_partners_as_founders():
     lab = formable_lab()
     join(lab, "Eneco")
-    lab.form(NOW)
-    assert lab.status is LabStatus.FORMED and lab.formed_at == NOW
+    lab.form(NOW, by="kim")
+    assert lab.status is LabStatus.FORMED and lab.formed_at == NOW and lab.formed_by == "kim"
     assert lab.founding_partner_ids == tuple(p.id for p in lab.partners)
 
 
 def test_a_formed_lab_cannot_be_formed_again():
     lab = formable_lab()
-    lab.form(NOW)
+    lab.form(NOW, by="kim")
     with pytest.raises(PartneringConflict) as caught:
-        lab.form(NOW)
+        lab.form(NOW, by="kim")
     assert "already formed" in caught.value.conditions[0]
 
 
@@ -134,3 +135,36 @@ def test_funding_source_resolves_partners_by_name_or_id_and_the_labs_municipalit
     with pytest.raises(InvalidInput) as caught:
         lab.funding_source("Rabobank")
     assert caught.value.field == "source"
+
+
+def test_only_a_public_organisation_can_be_a_municipality():
+    lab = new_lab()
+    with pytest.raises(InvalidInput) as caught:
+        lab.join(organisation="Shell", kind=PartnerKind.PRIVATE, sector="energy", is_municipality=True,
+                 commitment="Money", at=NOW)
+    assert caught.value.field == "is_municipality" and "public" in caught.value.reason
+    assert lab.partners == []
+
+
+def test_a_municipality_from_elsewhere_does_not_form_the_lab():
+    lab = new_lab()
+    join(lab, "Gemeente Rotterdam", municipality=True)
+    lab.complete_step(SetupStep.KWARTIERMAKER_APPOINTED, by="kim", at=NOW, note=None)
+    lab.complete_step(SetupStep.DECLARATION_OF_INTENT, by="kim", at=NOW, note=None)
+    with pytest.raises(PartneringConflict) as caught:
+        lab.form(NOW, by="kim")
+    assert [c for c in caught.value.conditions if "municipality" in c] == [
+        "no municipality of the lab (Maassluis, Vlaardingen, Schiedam) has joined the lab with an explicit commitment"]
+    join(lab, "Schiedam", municipality=True)  # the name matches with or without "Gemeente"
+    lab.form(NOW, by="kim")
+    assert lab.status is LabStatus.FORMED
+
+
+def test_marking_a_done_step_again_keeps_who_did_it_and_when_but_takes_a_new_note():
+    lab = new_lab()
+    later = NOW.replace(hour=12)
+    lab.complete_step(SetupStep.WORK_PLAN, by="kim", at=NOW, note="draft")
+    again = lab.complete_step(SetupStep.WORK_PLAN, by="piet", at=later, note="final")
+    assert (again.done_by, again.done_at, again.note) == ("kim", NOW, "final")
+    kept = lab.complete_step(SetupStep.WORK_PLAN, by="piet", at=later, note=None)
+    assert (kept.done_by, kept.done_at, kept.note) == ("kim", NOW, "final")
