@@ -1,7 +1,8 @@
 """Consuming events the one safe way: commit after the effect, idempotent on `ce_id`, bounded retries, DLQ.
 
 The offset of a message is committed only after its effect (and its inbox row) has committed, or
-after it went to the dead-letter topic. A message that does not match its contract goes to the
+after it went to the dead-letter topic. On a compacted (state) topic only a record newer than the
+last one applied for its key reaches the handler. A message that does not match its contract goes to the
 dead-letter topic at once: retrying cannot make it valid.
 """
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 from schuldenlab_contracts.cloudevents import CloudEvent, ContractViolation, from_kafka_record, parse_payload
 from schuldenlab_contracts.registry import by_type
 from servicekit import metrics
-from servicekit.inbox import record_processed
+from servicekit.inbox import advance_feed_position, record_processed
 from servicekit.uow import UnitOfWork, transaction
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ class Outcome(enum.StrEnum):
     PROCESSED = "processed"
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
+    STALE = "stale"  # a state record older than one already applied for its key
     DEAD_LETTERED = "dead_lettered"
 
 
@@ -135,6 +137,9 @@ class EventConsumer:
             )
             if not first_time:
                 return Outcome.DUPLICATE
+            if by_type(event.type).compacted and not await advance_feed_position(
+                    uow.conn, topic=record.topic, key=event.subject, as_of=event.time, event_id=event.id):
+                return Outcome.STALE
             await handler(payload, event, uow)
         metrics.HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
         return Outcome.PROCESSED

@@ -1,8 +1,10 @@
-"""The inbox: exactly-once effects on top of at-least-once delivery, by recording each processed `ce_id`."""
+"""The inbox: exactly-once effects on top of at-least-once delivery, by recording each processed `ce_id`;
+and, for compacted (state) topics, the newest state applied per key."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -17,3 +19,21 @@ async def record_processed(
         uuid.UUID(event_id), ce_type, topic, partition, offset,
     )
     return bool(inserted)
+
+
+async def advance_feed_position(
+    conn: asyncpg.Connection, *, topic: str, key: str, as_of: datetime, event_id: str
+) -> bool:
+    """Record `as_of` as the newest state of `key` in the caller's transaction; False when it is not newer.
+
+    A state topic carries the whole state per key, so an older record arriving late (a replayed dead
+    letter, say) is simply stale: applying it would undo what a newer record already applied.
+    """
+    advanced = await conn.fetchval(
+        """INSERT INTO feed_positions (topic, key, as_of, event_id) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (topic, key) DO UPDATE SET as_of = EXCLUDED.as_of, event_id = EXCLUDED.event_id
+           WHERE feed_positions.as_of < EXCLUDED.as_of
+           RETURNING true""",
+        topic, key, as_of, uuid.UUID(event_id),
+    )
+    return bool(advanced)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from schuldenlab_contracts.events import ProjectSubmitted
+from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
 from schuldenlab_contracts.registry import by_model
 from servicekit.service import ServiceDefinition
 from servicekit.uow import UnitOfWork
@@ -33,7 +33,13 @@ def definition(behaviour: Behaviour) -> ServiceDefinition:
             # Raised after the write: the effect must roll back with the failure.
             raise RuntimeError(f"probe told to fail on {payload.name}")
 
+    async def on_feed(payload: CatalogueProject | None, event, uow: ProbeUnitOfWork) -> None:
+        name = "tombstone" if payload is None else payload.name
+        behaviour.calls.append(name)
+        await uow.conn.execute("INSERT INTO effects (event_id, name) VALUES ($1, $2)", event.id, name)
+
     return ServiceDefinition(
         name=NAME, description="runtime test probe", migrations_package="tests.integration.runtime.probe_migrations",
-        uow_factory=ProbeUnitOfWork, handlers={by_model(ProjectSubmitted).ce_type: on_submitted},
+        uow_factory=ProbeUnitOfWork,
+        handlers={by_model(ProjectSubmitted).ce_type: on_submitted, by_model(CatalogueProject).ce_type: on_feed},
     )

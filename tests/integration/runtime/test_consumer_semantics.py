@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from schuldenlab.embedded.topics import TopicSpec, ensure_topics
+from schuldenlab_contracts.cloudevents import new_event, tombstone
+from schuldenlab_contracts.events import CatalogueProject
+from schuldenlab_contracts.registry import by_model
+from tests.contract.samples import sample_payloads
 from tests.integration.runtime.probe import Behaviour
 from tests.integration.runtime.support import effects, event_for, record_of, running_probe
 from tests.support.harness import eventually, service_settings
@@ -119,3 +124,20 @@ async def _has(dsn: str, name: str) -> bool:
 async def _async(value):
     await asyncio.sleep(0)
     return value
+
+
+async def test_a_stale_state_record_does_not_undo_a_newer_one_on_a_compacted_topic(
+        fresh_database, probe_topics, tmp_path):
+    project = sample_payloads()[CatalogueProject]
+    t1 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    listed = new_event(project, time=t1)
+    withdrawn = tombstone(by_model(CatalogueProject), str(project.project_id), time=t1 + timedelta(days=1))
+    replayed = new_event(project, time=t1)  # the t1 state again, under a new id: a dead letter sent back
+    relisted = new_event(project.model_copy(update={"name": "Weer opgenomen"}), time=t1 + timedelta(days=2))
+    settings = service_settings(fresh_database, probe_topics, tmp_path)
+    behaviour = Behaviour()
+    async with running_probe(settings, behaviour):
+        for event in (listed, withdrawn, replayed, relisted):
+            await send(probe_topics, event)
+        await eventually(lambda: _has(fresh_database, "Weer opgenomen"))
+    assert await effects(fresh_database) == [project.name, "tombstone", "Weer opgenomen"]
