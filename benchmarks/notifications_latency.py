@@ -24,8 +24,8 @@ from schuldenlab.embedded.kafka import EmbeddedKafka
 from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
 from schuldenlab.embedded.topics import ensure_topics
 from schuldenlab.infrastructure import platform_topics
-from tests.integration.notifications.webhook_receiver import webhook_receiver
 from tests.support.harness import auth, running_service, service_settings
+from tests.support.webhooks import webhook_receiver
 
 
 async def _run(database: str, kafka: str, home: Path, rounds: int) -> list[float]:

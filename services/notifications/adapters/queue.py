@@ -59,32 +59,40 @@ class PostgresDeliveryQueue:
         )
 
     async def finish(self, claim: ClaimedDelivery, attempt: Attempt, decision: Decision) -> bool:
-        """Record the attempt and its consequence; False when the lease was lost to another worker."""
+        """Record the attempt and its consequence; False when the lease was lost (the attempt is only logged)."""
         metrics.DELIVERY_ATTEMPTS.labels(attempt.outcome).inc()
         metrics.ATTEMPT_SECONDS.observe(attempt.duration_ms / 1000)
         status = {Verdict.SUCCEEDED: "succeeded", Verdict.RETRY: "pending", Verdict.FAILED: "failed"}[decision.verdict]
         async with self._pool.acquire() as conn, conn.transaction():
+            # The subscription is locked first (as everywhere): a disabling that committed meanwhile is seen
+            # here, and one that starts later waits and then cancels what this leaves pending.
+            subscription_status = await conn.fetchval(
+                "SELECT status FROM subscriptions WHERE id = $1 FOR UPDATE", claim.subscription_id)
+            if status == "pending" and subscription_status != "active":
+                status = "cancelled"  # a retry of a disabled subscription would never be sent
             updated = await conn.fetchval(
                 """UPDATE deliveries
                       SET status = $3, attempts = attempts + 1, round_attempts = round_attempts + 1,
                           next_attempt_at = CASE WHEN $3 = 'pending'
                                                  THEN clock_timestamp() + make_interval(secs => $4) END,
                           completed_at = CASE WHEN $3 = 'pending' THEN NULL ELSE clock_timestamp() END,
-                          last_status_code = $5, last_error = $6, locked_until = NULL, claim_token = NULL
+                          last_status_code = $5,
+                          last_error = CASE WHEN $3 = 'cancelled'
+                                            THEN coalesce($6 || '; ', '') || 'subscription disabled' ELSE $6 END,
+                          locked_until = NULL, claim_token = NULL
                     WHERE id = $1 AND claim_token = $2
                    RETURNING id""",
                 claim.delivery_id, claim.claim_token, status, decision.retry_in or 0.0,
                 attempt.status_code, attempt.error,
             )
             if updated is None:
+                # Redelivered (or taken over) while this attempt ran: its outcome no longer decides the
+                # delivery, but the receiver did get a request, so the log keeps it.
+                if await conn.fetchval("UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1 RETURNING id",
+                                       claim.delivery_id):
+                    await self._log_attempt(conn, claim, attempt)
                 return False
-            await conn.execute(
-                """INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code,
-                                                  error, outcome)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
-                claim.delivery_id, attempt.number, attempt.started_at, attempt.duration_ms, attempt.status_code,
-                attempt.error, attempt.outcome,
-            )
+            await self._log_attempt(conn, claim, attempt)
             if decision.verdict is Verdict.SUCCEEDED:
                 await conn.execute("UPDATE subscriptions SET failing_since = NULL WHERE id = $1",
                                    claim.subscription_id)
@@ -95,9 +103,21 @@ class PostgresDeliveryQueue:
                 )
             if decision.disable_reason:
                 await self._disable(conn, claim.subscription_id, decision.disable_reason)
-        if status != "pending":
+        if status in ("succeeded", "failed"):
             metrics.DELIVERIES_COMPLETED.labels(status).inc()
         return True
+
+    @staticmethod
+    async def _log_attempt(conn: asyncpg.Connection, claim: ClaimedDelivery, attempt: Attempt) -> None:
+        # Numbered here, under the delivery's row lock: two attempts overlapping after a redeliver would
+        # both have counted themselves the same number from their claims.
+        await conn.execute(
+            """INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error, outcome)
+               SELECT $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5, $6
+                 FROM delivery_attempts WHERE delivery_id = $1""",
+            claim.delivery_id, attempt.started_at, attempt.duration_ms, attempt.status_code, attempt.error,
+            attempt.outcome,
+        )
 
     @staticmethod
     async def _disable(conn: asyncpg.Connection, subscription_id: uuid.UUID, reason: str) -> None:
@@ -125,8 +145,9 @@ class PostgresDeliveryQueue:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 """SELECT count(*) AS pending,
-                          coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0) AS oldest
-                   FROM deliveries WHERE status = 'pending'""")
+                          coalesce(extract(epoch FROM clock_timestamp() - min(d.created_at)), 0) AS oldest
+                   FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
+                   WHERE d.status = 'pending' AND s.status = 'active'""")
             disabled = await conn.fetchval("SELECT count(*) FROM subscriptions WHERE status = 'disabled'")
         metrics.PENDING_BACKLOG.set(row["pending"])
         metrics.PENDING_OLDEST_AGE.set(float(row["oldest"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -78,12 +79,16 @@ class PostgresSubscriptions:
         )
         return [subscription_from(r) for r in rows]
 
-    async def save_secrets(self, s: Subscription) -> None:
-        await self._conn.execute(
-            """UPDATE subscriptions SET secret = $2, previous_secret = $3, previous_secret_expires_at = $4
-               WHERE id = $1""",
-            s.id, s.secret, s.previous_secret, s.previous_secret_expires_at,
+    async def rotate_secret(self, subscription_id: uuid.UUID, new_secret: str,
+                            previous_expires_at: datetime) -> Subscription | None:
+        # One statement: the right-hand sides read the row as locked by this UPDATE, so a concurrent
+        # rotation waits and then demotes *this* secret, instead of both demoting the same old one.
+        row = await self._conn.fetchrow(
+            """UPDATE subscriptions SET previous_secret = secret, secret = $2, previous_secret_expires_at = $3
+               WHERE id = $1 RETURNING *""",
+            subscription_id, new_secret, previous_expires_at,
         )
+        return subscription_from(row) if row else None
 
 
 def delivery_from(r: asyncpg.Record, history: tuple[Attempt, ...] = ()) -> Delivery:
@@ -104,9 +109,12 @@ class PostgresDeliveries:
         self._conn = conn
 
     async def add_pending(self, subscription_id: uuid.UUID, event_id: str) -> bool:
+        # FOR SHARE waits for a disabling in progress and then sees it; a disabling that starts later
+        # waits for this transaction and cancels the row it added.
         status = await self._conn.execute(
             """INSERT INTO deliveries (id, subscription_id, event_id, next_attempt_at)
-               VALUES ($1, $2, $3, clock_timestamp())
+               SELECT $1, s.id, $3, clock_timestamp() FROM (
+                   SELECT id FROM subscriptions WHERE id = $2 AND status = 'active' FOR SHARE) s
                ON CONFLICT (subscription_id, event_id) DO NOTHING""",
             uuid.uuid4(), subscription_id, uuid.UUID(event_id),
         )
@@ -142,12 +150,19 @@ class PostgresDeliveries:
                 status_code=r["status_code"], error=r["error"], outcome=r["outcome"]))
         return {k: tuple(v) for k, v in found.items()}
 
-    async def requeue(self, delivery_id: uuid.UUID) -> None:
-        await self._conn.execute(
-            """UPDATE deliveries SET status = 'pending', round_attempts = 0, next_attempt_at = clock_timestamp(),
-                                     completed_at = NULL
-               WHERE id = $1""", delivery_id,
+    async def requeue(self, delivery_id: uuid.UUID) -> bool:
+        # Clearing the claim fences off a worker still busy with this delivery: its result no longer
+        # overwrites the requeue (it is only logged), and the delivery is claimed again at once.
+        row = await self._conn.fetchrow(
+            """WITH active AS (
+                   SELECT s.id FROM subscriptions s JOIN deliveries d ON d.subscription_id = s.id
+                   WHERE d.id = $1 AND s.status = 'active' FOR SHARE OF s)
+               UPDATE deliveries d SET status = 'pending', round_attempts = 0, next_attempt_at = clock_timestamp(),
+                                       completed_at = NULL, locked_until = NULL, claim_token = NULL
+                 FROM active WHERE d.id = $1 AND d.subscription_id = active.id
+               RETURNING d.id""", delivery_id,
         )
+        return row is not None
 
     async def wake_workers(self) -> None:
         # NOTIFY is transactional: workers wake only once the deliveries they should see are committed.

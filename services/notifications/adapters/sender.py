@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import functools
 import socket
 
 import httpx
 
 from notifications.domain.errors import InvalidInput
-from notifications.domain.targets import ip_literal, parse_target, refusal
-from notifications.service_layer.ports import SendResult
+from notifications.service_layer.ports import Resolver, SendResult
+from notifications.service_layer.targets import check_target
+
+# Lookups get threads of their own: a slow DNS server must not occupy asyncio's default executor
+# (which the rest of the process shares); a lookup abandoned at its attempt's timeout finishes here.
+_DNS_THREADS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 
 
 class DnsResolver:
     async def resolve(self, host: str, port: int) -> list[str]:
+        loop = asyncio.get_running_loop()
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror:
+            infos = await loop.run_in_executor(
+                _DNS_THREADS, functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM))
+        except (socket.gaierror, UnicodeError):
             return []
         return list(dict.fromkeys(info[4][0] for info in infos))
 
@@ -25,10 +33,12 @@ class HttpWebhookSender:
     """POSTs the signed body; connects to the very IP address it checked, so DNS cannot switch in between.
 
     The URL's host is replaced by the checked address, the Host header keeps the name, and for https the
-    TLS server name (SNI and certificate check) stays the name too.
+    TLS server name (SNI and certificate check) stays the name too. httpx pools connections by the URL's
+    host, here the address: a pinned https connection is closed after its request, so a connection whose
+    TLS was set up for one name is never reused for another name on the same address.
     """
 
-    def __init__(self, *, timeout: float, allowed_hosts: frozenset[str], resolver: DnsResolver | None = None,
+    def __init__(self, *, timeout: float, allowed_hosts: frozenset[str], resolver: Resolver | None = None,
                  max_connections: int = 100) -> None:
         self._timeout = timeout
         self._allowed_hosts = allowed_hosts
@@ -44,19 +54,19 @@ class HttpWebhookSender:
 
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         try:
-            request_url, headers, extensions = await self._pinned(url, headers)
+            # One deadline for the whole attempt, DNS included; httpx's own timeout applies per phase only.
+            return await asyncio.wait_for(self._checked_post(url, headers, body), self._timeout)
         except InvalidInput as exc:
             return SendResult(status_code=None, retry_after=None, error=f"refused: {exc.reason}")
-        try:
-            # httpx's timeout applies per phase; wait_for bounds the whole exchange.
-            return await asyncio.wait_for(self._post(request_url, headers, body, extensions), self._timeout)
         except (TimeoutError, httpx.TimeoutException):
             return SendResult(status_code=None, retry_after=None, error=f"no answer within {self._timeout:g} s")
         except httpx.HTTPError as exc:
             return SendResult(status_code=None, retry_after=None, error=f"{type(exc).__name__}: {exc}"[:500])
 
-    async def _post(self, url: httpx.URL, headers: dict[str, str], body: bytes, extensions: dict) -> SendResult:
-        request = self._client.build_request("POST", url, content=body, headers=headers, extensions=extensions)
+    async def _checked_post(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+        request_url, headers, extensions = await self._pinned(url, headers)
+        request = self._client.build_request("POST", request_url, content=body, headers=headers,
+                                             extensions=extensions)
         # Streamed and closed unread: only the status matters, and a huge body must not be buffered.
         response = await self._client.send(request, stream=True)
         await response.aclose()
@@ -64,17 +74,12 @@ class HttpWebhookSender:
                           error=None)
 
     async def _pinned(self, url: str, headers: dict[str, str]) -> tuple[httpx.URL, dict[str, str], dict]:
-        target = parse_target(url)
+        checked = await check_target(url, self._resolver, self._allowed_hosts)
         original = httpx.URL(url)
-        if target.host in self._allowed_hosts:
+        if checked.pin_to is None:
             return original, headers, {}
-        literal = ip_literal(target.host)
-        addresses = [str(literal)] if literal else await self._resolver.resolve(target.host, target.port)
-        reason = refusal(target.host, addresses)
-        if reason:
-            raise InvalidInput("url", reason)
-        if literal:
-            return original, headers, {}
-        pinned = original.copy_with(host=addresses[0])
-        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        return pinned, {**headers, "host": original.netloc.decode("ascii")}, extensions
+        pinned = original.copy_with(host=checked.pin_to)
+        headers = {**headers, "host": original.netloc.decode("ascii")}
+        if checked.target.scheme != "https":
+            return pinned, headers, {}
+        return pinned, {**headers, "connection": "close"}, {"sni_hostname": checked.target.host}

@@ -131,6 +131,6 @@ class ReceivedEventOut(BaseModel):
             dependencies=[Depends(require_role())])
 async def list_events(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[ReceivedEventOut]:
     async with get_runtime(request).transaction() as uow:
-        events = await uow.events.recent(limit)
+        events = await handlers.list_events(limit, uow)
     return [ReceivedEventOut(event_id=e.event_id, ce_type=e.ce_type, subject=e.subject, source=e.source,
                              time=e.time) for e in events]

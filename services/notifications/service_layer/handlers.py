@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from notifications.domain import signing
@@ -15,8 +15,8 @@ from notifications.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
-from notifications.domain.targets import ip_literal, parse_target, refusal
 from notifications.service_layer.ports import NotificationsUnitOfWork, Resolver
+from notifications.service_layer.targets import check_target
 from schuldenlab_contracts.registry import EVENT_TYPES
 
 
@@ -41,26 +41,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def check_target(url: str, resolver: Resolver, allowed_hosts: frozenset[str]):
-    """The parsed target, or InvalidInput on `url` when it is malformed or reaches a non-public address."""
-    target = parse_target(url)
-    if target.host in allowed_hosts:
-        return target
-    literal = ip_literal(target.host)
-    addresses = [str(literal)] if literal else await resolver.resolve(target.host, target.port)
-    reason = refusal(target.host, addresses)
-    if reason:
-        raise InvalidInput("url", reason)
-    return target
-
-
 async def subscribe(cmd: Subscribe, uow: NotificationsUnitOfWork, resolver: Resolver,
                     allowed_hosts: frozenset[str]) -> Subscription:
     unknown = sorted(set(cmd.event_types) - EVENT_TYPES)
     if unknown or not cmd.event_types:
         what = f"unknown event type(s) {', '.join(unknown)}" if unknown else "at least one event type is needed"
         raise InvalidInput("event_types", f"{what}; valid types: {', '.join(sorted(EVENT_TYPES))}")
-    target = await check_target(cmd.url, resolver, allowed_hosts)
+    target = (await check_target(cmd.url, resolver, allowed_hosts)).target
     subscription = Subscription(
         id=uuid.uuid4(), owner=cmd.owner, url=cmd.url, target_host=target.host_key,
         event_types=tuple(dict.fromkeys(cmd.event_types)), filter=cmd.filter, description=cmd.description,
@@ -89,11 +76,16 @@ async def unsubscribe(subscription_id: uuid.UUID, viewer: Viewer, uow: Notificat
 
 async def rotate_secret(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork,
                         grace: timedelta) -> Subscription:
-    """A new secret; the old one keeps signing alongside it for `grace`, so receivers can switch over."""
-    subscription = await get_subscription(subscription_id, viewer, uow)
-    rotated = replace(subscription, secret=signing.new_secret(), previous_secret=subscription.secret,
-                      previous_secret_expires_at=_now() + grace)
-    await uow.subscriptions.save_secrets(rotated)
+    """A new secret; the one it replaces keeps signing alongside it for `grace`, so receivers can switch over.
+
+    The swap is one atomic step in the repository, so concurrent rotations queue up instead of both
+    replacing the same secret. Only one previous secret is kept: after a second rotation within the
+    grace period the newest secret and the one returned by the rotation before it sign; older ones stop.
+    """
+    await get_subscription(subscription_id, viewer, uow)
+    rotated = await uow.subscriptions.rotate_secret(subscription_id, signing.new_secret(), _now() + grace)
+    if rotated is None:  # deleted meanwhile
+        raise NotFound(f"No subscription {subscription_id}")
     return rotated
 
 
@@ -120,9 +112,15 @@ async def redeliver(delivery_id: uuid.UUID, viewer: Viewer, uow: NotificationsUn
         conditions.append(f"the subscription is disabled: {subscription.disabled_reason}")
     if conditions:
         raise DeliveryConflict(conditions)
-    await uow.deliveries.requeue(delivery_id)
+    if not await uow.deliveries.requeue(delivery_id):
+        # Disabled (or deleted) between the check above and the requeue.
+        raise DeliveryConflict(["the subscription is no longer active"])
     await uow.deliveries.wake_workers()
     return await uow.deliveries.get(delivery_id)
+
+
+async def list_events(limit: int, uow: NotificationsUnitOfWork) -> list[ReceivedEvent]:
+    return await uow.events.recent(limit)
 
 
 async def record_event(event: ReceivedEvent, uow: NotificationsUnitOfWork) -> int:

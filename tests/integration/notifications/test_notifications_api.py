@@ -13,8 +13,8 @@ from tests.integration.notifications.notifications_support import (
     subscribe,
     webhook_settings,
 )
-from tests.integration.notifications.webhook_receiver import Answer, webhook_receiver
 from tests.support.harness import auth, eventually, running_service
+from tests.support.webhooks import Answer, webhook_receiver
 
 pytestmark = pytest.mark.integration
 

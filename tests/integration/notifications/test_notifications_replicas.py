@@ -14,8 +14,8 @@ from tests.integration.notifications.notifications_support import (
     subscribe,
     webhook_settings,
 )
-from tests.integration.notifications.webhook_receiver import received, webhook_receiver
 from tests.support.harness import eventually, running_service
+from tests.support.webhooks import received, webhook_receiver
 
 pytestmark = pytest.mark.integration
 

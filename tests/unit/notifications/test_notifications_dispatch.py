@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import uuid
 from datetime import UTC, datetime
 
 import httpx
 
-from notifications.adapters.sender import HttpWebhookSender
+from notifications.adapters.sender import DnsResolver, HttpWebhookSender
 from notifications.domain.model import ReceivedEvent
 from notifications.domain.retry import RetryPolicy, Verdict
 from notifications.domain.signing import new_secret
@@ -118,5 +119,44 @@ async def test_the_sender_connects_to_the_checked_address_keeping_host_and_tls_n
     finally:
         await sender.close()
     assert url == httpx.URL("https://93.184.216.34:8443/in?x=1")
-    assert headers == {"a": "b", "host": "hooks.example.org:8443"}
+    # Closed after use: the pool is keyed by the address, and TLS was set up for this name only.
+    assert headers == {"a": "b", "host": "hooks.example.org:8443", "connection": "close"}
     assert extensions == {"sni_hostname": "hooks.example.org"}
+
+
+async def test_a_pinned_plain_http_request_keeps_its_connection_for_reuse():
+    sender = HttpWebhookSender(timeout=1, allowed_hosts=frozenset(), resolver=FixedResolver(["93.184.216.34"]))
+    try:
+        url, headers, extensions = await sender._pinned("http://hooks.example.org/in", {})
+    finally:
+        await sender.close()
+    assert url == httpx.URL("http://93.184.216.34/in")
+    assert headers == {"host": "hooks.example.org"} and extensions == {}
+
+
+class HangingResolver:
+    async def resolve(self, host, port):
+        await asyncio.sleep(3600)
+
+
+async def test_a_slow_dns_lookup_counts_against_the_attempt_timeout():
+    sender = HttpWebhookSender(timeout=0.2, allowed_hosts=frozenset(), resolver=HangingResolver())
+    try:
+        result = await asyncio.wait_for(sender.send("https://hooks.example.org/in", {}, b"{}"), timeout=2)
+    finally:
+        await sender.close()
+    assert result.status_code is None and result.error == "no answer within 0.2 s"
+
+
+async def test_the_dns_resolver_does_not_use_the_default_executor():
+    class NoDefaultExecutor(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, *args, **kwargs):
+            raise AssertionError("the default executor was used")
+
+    loop = asyncio.get_running_loop()
+    original = loop._default_executor
+    loop.set_default_executor(NoDefaultExecutor(max_workers=1))
+    try:
+        assert await DnsResolver().resolve("localhost", 80)
+    finally:
+        loop._default_executor = original

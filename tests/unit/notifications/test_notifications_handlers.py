@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -53,17 +54,27 @@ class FakeSubscriptions:
     async def active_for(self, ce_type):
         return [s for s in self.rows.values() if s.status is SubscriptionStatus.ACTIVE and ce_type in s.event_types]
 
-    async def save_secrets(self, s):
-        self.rows[s.id] = s
+    async def rotate_secret(self, subscription_id, new_secret, previous_expires_at):
+        s = self.rows.get(subscription_id)
+        if s is None:
+            return None
+        self.rows[s.id] = dataclasses.replace(s, secret=new_secret, previous_secret=s.secret,
+                                              previous_secret_expires_at=previous_expires_at)
+        return self.rows[s.id]
 
 
 class FakeDeliveries:
-    def __init__(self):
+    def __init__(self, subscriptions: FakeSubscriptions):
+        self.subscriptions = subscriptions
         self.rows: dict[tuple[uuid.UUID, str], Delivery] = {}
         self.woken = 0
 
+    def _active(self, subscription_id):
+        s = self.subscriptions.rows.get(subscription_id)
+        return s is not None and s.status is SubscriptionStatus.ACTIVE
+
     async def add_pending(self, subscription_id, event_id):
-        if (subscription_id, event_id) in self.rows:
+        if (subscription_id, event_id) in self.rows or not self._active(subscription_id):
             return False
         self.rows[(subscription_id, event_id)] = Delivery(
             id=uuid.uuid4(), subscription_id=subscription_id, event_id=event_id, ce_type=SUBMITTED,
@@ -78,7 +89,10 @@ class FakeDeliveries:
 
     async def requeue(self, delivery_id):
         delivery = await self.get(delivery_id)
+        if not self._active(delivery.subscription_id):
+            return False
         delivery.status = DeliveryStatus.PENDING
+        return True
 
     async def wake_workers(self):
         self.woken += 1
@@ -88,7 +102,7 @@ class FakeUnitOfWork:
     def __init__(self):
         self.events = FakeEvents()
         self.subscriptions = FakeSubscriptions()
-        self.deliveries = FakeDeliveries()
+        self.deliveries = FakeDeliveries(self.subscriptions)
 
 
 class FakeResolver:
@@ -190,3 +204,19 @@ async def test_redelivery_needs_an_active_subscription():
     assert "disabled" in conflict.value.conditions[0]
     with pytest.raises(NotFound):
         await handlers.redeliver(delivery.id, Viewer("crm-b", False), uow)
+
+
+async def test_a_second_rotation_keeps_the_secret_of_the_first_signing_and_drops_the_original():
+    uow = FakeUnitOfWork()
+    s = await handlers.subscribe(cmd(), uow, PUBLIC, frozenset())
+    original = s.secret
+    first = await handlers.rotate_secret(s.id, Viewer("crm", False), uow, timedelta(hours=1))
+    second = await handlers.rotate_secret(s.id, Viewer("crm", False), uow, timedelta(hours=1))
+    assert second.signing_secrets(datetime.now(UTC)) == [second.secret, first.secret]
+    assert original not in second.signing_secrets(datetime.now(UTC))
+
+
+async def test_the_events_received_are_listed_through_the_handler():
+    uow = FakeUnitOfWork()
+    await handlers.record_event(event(), uow)
+    assert [e.event_id for e in await handlers.list_events(10, uow)] == [event().event_id]
