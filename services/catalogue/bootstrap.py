@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from catalogue.adapters.uow import PostgresCatalogueUnitOfWork
-from catalogue.domain.errors import CatalogueConflict, ProjectNotFound, UnknownLab
+from catalogue.domain.errors import (
+    CatalogueConflict,
+    ProjectNotFound,
+    SubmitterKeyMissing,
+    SubmitterKeyRejected,
+    UnknownLab,
+)
 from catalogue.entrypoints.http import router
 from catalogue.entrypoints.messages import HANDLERS
 from servicekit.service import ServiceDefinition
@@ -17,5 +23,6 @@ def definition() -> ServiceDefinition:
         uow_factory=PostgresCatalogueUnitOfWork,
         routers=[router],
         handlers=HANDLERS,
-        error_statuses={ProjectNotFound: 404, CatalogueConflict: 409, UnknownLab: 422},
+        error_statuses={ProjectNotFound: 404, CatalogueConflict: 409, UnknownLab: 422,
+                        SubmitterKeyMissing: 401, SubmitterKeyRejected: 403},
     )

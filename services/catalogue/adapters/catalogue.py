@@ -43,7 +43,7 @@ class PostgresCatalogueRepository:
                     (project_id, listed_seq, record, phases, theme_keys, municipality_keys, search)
                 VALUES ($1, $2, $3, $4, $5, $9, {_SEARCH_VECTOR})
                 ON CONFLICT (project_id) DO UPDATE SET
-                    record = EXCLUDED.record, phases = EXCLUDED.phases, theme_keys = EXCLUDED.theme_keys,
+                    listed = true, record = EXCLUDED.record, phases = EXCLUDED.phases, theme_keys = EXCLUDED.theme_keys,
                     municipality_keys = EXCLUDED.municipality_keys, search = EXCLUDED.search""",
             project_id, seq, record, list(record["phases"]), [key(t) for t in record["themes"]],
             record["name"], record["summary"], f"{record['problem']}\n{record['results']}",
@@ -52,11 +52,12 @@ class PostgresCatalogueRepository:
 
     async def remove(self, project_id: uuid.UUID) -> None:
         await self._log_change(project_id, None)
-        await self._conn.execute("DELETE FROM catalogue_listings WHERE project_id = $1", project_id)
+        # The row stays (unlisted) so that a project listed again keeps its place: never shown twice.
+        await self._conn.execute("UPDATE catalogue_listings SET listed = false WHERE project_id = $1", project_id)
 
     async def page(self, query: CatalogueQuery) -> list[Listing]:
         # Only the filters in use go into the SQL, so each query gets a plan for what it asks.
-        conditions: list[str] = []
+        conditions: list[str] = ["listed"]
         args: list[object] = []
 
         def bind(value: object) -> str:
@@ -73,7 +74,7 @@ class PostgresCatalogueRepository:
             conditions.append(f"search @@ websearch_to_tsquery('dutch', dutch_search_text({bind(query.text)}))")
         if query.after is not None:
             conditions.append(f"listed_seq > {bind(query.after)}::bigint")
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where = f"WHERE {' AND '.join(conditions)}"
         rows = await self._conn.fetch(
             f"SELECT listed_seq, record FROM catalogue_listings {where} ORDER BY listed_seq LIMIT {bind(query.limit)}",
             *args,

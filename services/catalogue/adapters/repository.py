@@ -52,9 +52,10 @@ class PostgresProjectRepository:
 
     async def add(self, project: Project) -> None:
         await self._conn.execute(
-            """INSERT INTO projects (id, revision, status, dossier, submitted_at, verdicts, implementations)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            *self._columns(project),
+            """INSERT INTO projects (id, revision, status, dossier, submitted_at, verdicts, implementations,
+                                    submitter_key_digest)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            *self._columns(project), project.submitter_key_digest,
         )
         await self._save_contact(project)
 
@@ -82,7 +83,8 @@ class PostgresProjectRepository:
         return Project(id=row["id"], revision=row["revision"], status=ProjectStatus(row["status"]),
                        dossier=dossier_from_json(row["dossier"]), contact=contact, submitted_at=row["submitted_at"],
                        verdicts=[_verdict(v) for v in row["verdicts"]],
-                       implementations={i.implementation_id: i for i in implementations})
+                       implementations={i.implementation_id: i for i in implementations},
+                       submitter_key_digest=row["submitter_key_digest"])
 
     @staticmethod
     def _columns(project: Project) -> tuple:
@@ -105,11 +107,8 @@ class PostgresLabRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
 
-    async def add(self, lab_id: uuid.UUID, name: str, municipalities: list[str]) -> None:
-        await self._conn.execute(
-            "INSERT INTO labs (lab_id, name, municipalities) VALUES ($1, $2, $3) ON CONFLICT (lab_id) DO NOTHING",
-            lab_id, name, municipalities,
-        )
+    async def add(self, lab_id: uuid.UUID) -> None:
+        await self._conn.execute("INSERT INTO labs (lab_id) VALUES ($1) ON CONFLICT (lab_id) DO NOTHING", lab_id)
 
     async def is_formed(self, lab_id: uuid.UUID) -> bool:
         return bool(await self._conn.fetchval("SELECT EXISTS (SELECT 1 FROM labs WHERE lab_id = $1)", lab_id))

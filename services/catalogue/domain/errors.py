@@ -23,3 +23,11 @@ class UnknownLab(ValueError):
                        "only once the lab has been formed")
         super().__init__(self.reason)
         self.lab_id = lab_id
+
+
+class SubmitterKeyMissing(PermissionError):
+    """Changing or reading an unlisted project needs the submitter's key, and none was given."""
+
+
+class SubmitterKeyRejected(PermissionError):
+    """The key given is not the submitter's key of this project."""

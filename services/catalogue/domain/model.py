@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from catalogue.domain.errors import CatalogueConflict, UnknownLab
+from catalogue.domain.errors import CatalogueConflict, SubmitterKeyMissing, SubmitterKeyRejected, UnknownLab
+
+# Roles that judge dossiers and so may read an unlisted one in full (operator may do everything).
+READERS_OF_DOSSIERS = frozenset({"operator", "board", "assessor"})
 
 
 class ProjectStatus(enum.StrEnum):
@@ -82,6 +88,29 @@ class Implementation:
     handed_over_at: datetime | None = None
 
 
+def issue_submitter_key() -> tuple[str, bytes]:
+    """A new submitter's key: the secret for the submitter once, and the digest the catalogue keeps.
+
+    The project id is not secret (it travels in events, webhooks and the feed); this key is what
+    proves that a request comes from whoever submitted the project.
+    """
+    key = secrets.token_urlsafe(32)
+    return key, submitter_key_digest(key)
+
+
+def submitter_key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+class Disclosure(enum.Enum):
+    """How much of a project a reader may see."""
+
+    SUMMARY = "summary"  # id, name, status, revision: an unlisted project to the public
+    PUBLIC = "public"    # what the catalogue shows: a listed project's dossier and adoption
+    FULL = "full"        # the dossier and the whole verdict history: judges and the submitter
+    WITH_CONTACT = "with_contact"  # also the contact person: operator only
+
+
 def require_formed_lab(dossier: Dossier, lab_is_formed: bool) -> None:
     """A lab's own project is accepted only from a lab that has actually been formed."""
     if dossier.lab_id is not None and not lab_is_formed:
@@ -98,22 +127,55 @@ class Project:
     submitted_at: datetime
     verdicts: list[VerdictRecord] = field(default_factory=list)
     implementations: dict[uuid.UUID, Implementation] = field(default_factory=dict)
+    # sha256 of the submitter's key; None for projects submitted before keys existed (operator only).
+    submitter_key_digest: bytes | None = None
 
     @classmethod
-    def submit(cls, dossier: Dossier, contact: Contact, now: datetime,
+    def submit(cls, dossier: Dossier, contact: Contact, now: datetime, submitter_key_digest: bytes,
                project_id: uuid.UUID | None = None) -> Project:
         return cls(id=project_id or uuid.uuid4(), revision=1, status=ProjectStatus.SUBMITTED,
-                   dossier=dossier, contact=contact, submitted_at=now)
+                   dossier=dossier, contact=contact, submitted_at=now,
+                   submitter_key_digest=submitter_key_digest)
+
+    # --- the submitter ----------------------------------------------------------------------------
+
+    def is_submitters_key(self, key: str) -> bool:
+        if self.submitter_key_digest is None:
+            return False
+        return hmac.compare_digest(self.submitter_key_digest, submitter_key_digest(key))
+
+    def require_submitter(self, key: str | None) -> None:
+        """Only the submitter (who holds the key handed out at submission) may change the dossier."""
+        if key is None:
+            raise SubmitterKeyMissing(f"Project {self.id} can be changed only with the submitter's key "
+                                      "(header X-Resubmission-Token) or by an operator")
+        if not self.is_submitters_key(key):
+            raise SubmitterKeyRejected(f"The key given is not the submitter's key of project {self.id}")
+
+    def disclosure(self, roles: frozenset[str], key: str | None) -> Disclosure:
+        """What a reader with these roles (none for the public) and this key (if any) may see."""
+        if "operator" in roles:
+            return Disclosure.WITH_CONTACT
+        if key is not None:
+            if not self.is_submitters_key(key):
+                raise SubmitterKeyRejected(f"The key given is not the submitter's key of project {self.id}")
+            return Disclosure.FULL
+        if roles & READERS_OF_DOSSIERS:
+            return Disclosure.FULL
+        return Disclosure.PUBLIC if self.is_listed else Disclosure.SUMMARY
 
     # --- lifecycle --------------------------------------------------------------------------------
 
-    def resubmit(self, dossier: Dossier, contact: Contact | None, now: datetime) -> None:
-        """A new revision of the dossier, answering the board's request for more information."""
+    def require_resubmittable(self) -> None:
         if self.status is not ProjectStatus.NEEDS_INFORMATION:
             raise CatalogueConflict(
                 f"Project {self.id} cannot be resubmitted",
                 [f"the project's status must be 'needs_information' to resubmit, it is '{self.status}'"],
             )
+
+    def resubmit(self, dossier: Dossier, contact: Contact | None, now: datetime) -> None:
+        """A new revision of the dossier, answering the board's request for more information."""
+        self.require_resubmittable()
         self.revision += 1
         self.status = ProjectStatus.SUBMITTED
         self.dossier = dossier
@@ -128,7 +190,11 @@ class Project:
         A verdict for an older revision (the dossier was resubmitted since) is kept in the history
         but changes nothing; so is any verdict on a withdrawn project, and one older than the verdict
         already applied to this revision (the board decided again; its latest decision holds).
+        A verdict identical to one already recorded (redelivered under a new event id) is ignored.
         """
+        if any((v.assessment_id, v.revision, v.verdict, v.decided_at)
+               == (assessment_id, revision, verdict, decided_at) for v in self.verdicts):
+            return False
         applies = (
             revision == self.revision
             and self.status is not ProjectStatus.WITHDRAWN

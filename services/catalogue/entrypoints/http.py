@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
-from catalogue.domain.model import Contact, Dossier, Project
+from catalogue.domain.model import Contact, Disclosure, Dossier, Project
 from catalogue.entrypoints import cursors
 from catalogue.entrypoints.limits import LimitedBodyRoute
 from catalogue.entrypoints.schemas import (
@@ -20,8 +20,10 @@ from catalogue.entrypoints.schemas import (
     ChangesPage,
     ProjectOut,
     ProjectSubmission,
+    ProjectSummaryOut,
     Resubmission,
     SubmissionAccepted,
+    SubmissionCreated,
 )
 from catalogue.service_layer import handlers
 from catalogue.service_layer.ports import CatalogueQuery
@@ -35,6 +37,8 @@ router = APIRouter(prefix="/v1", tags=["catalogue"], route_class=LimitedBodyRout
 
 Operator = Annotated[Principal, Depends(require_role())]
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+SubmitterKey = Annotated[str | None, Header(alias="X-Resubmission-Token", max_length=200,
+                                            description="The submitter's key from the 201 of POST /v1/projects")]
 
 SUBMISSIONS = Counter("catalogue_submissions", "Project submissions and resubmissions accepted", ["kind"],
                       registry=REGISTRY)
@@ -53,13 +57,18 @@ def _invalid_query(field: str, reason: str) -> Problem:
     return Problem(422, f"Invalid input: {field}: {reason}", errors=[{"field": field, "reason": reason}])
 
 
-def _out(project: Project, principal: Principal | None) -> ProjectOut:
-    show_contact = principal is not None and "operator" in principal.roles and project.contact is not None
+def _out(project: Project, disclosure: Disclosure) -> ProjectOut | ProjectSummaryOut:
+    if disclosure is Disclosure.SUMMARY:
+        return ProjectSummaryOut(id=project.id, name=project.dossier.name, status=project.status.value,
+                                 revision=project.revision)
+    show_contact = disclosure is Disclosure.WITH_CONTACT and project.contact is not None
+    # The public sees what the catalogue shows: the verdict that listed the project, not earlier ones.
+    verdicts = project.verdicts if disclosure is not Disclosure.PUBLIC else [project.current_verdict]
     dossier = asdict(project.dossier)
     return ProjectOut(
         id=project.id, revision=project.revision, status=project.status.value, submitted_at=project.submitted_at,
         **dossier,
-        verdicts=[asdict(v) for v in project.verdicts],
+        verdicts=[asdict(v) for v in verdicts if v is not None],
         implementations=[asdict(i) for i in project.implementations.values()],
         labs_implementing=project.labs_implementing, handovers=project.handovers,
         municipalities=project.municipalities,
@@ -81,35 +90,44 @@ def _json_with_etag(body: dict, if_none_match: str | None) -> Response:
 # --- submitting and managing projects -----------------------------------------------------------
 
 
-@router.post("/projects", status_code=201, response_model=SubmissionAccepted,
-             summary="Submit a project (aanmelden); public")
+@router.post("/projects", status_code=201, response_model=SubmissionCreated,
+             summary="Submit a project (aanmelden); public; answers the submitter's key once")
 async def submit_project(body: ProjectSubmission, request: Request) -> JSONResponse:
     cmd = handlers.SubmitProject(dossier=_dossier(body), contact=_contact(body))
     async with get_runtime(request).transaction() as uow:
-        project = await handlers.submit_project(cmd, uow)
+        submitted = await handlers.submit_project(cmd, uow)
     SUBMISSIONS.labels("submission").inc()
-    accepted = SubmissionAccepted(id=project.id, status=project.status.value, revision=project.revision)
+    project = submitted.project
+    accepted = SubmissionCreated(id=project.id, status=project.status.value, revision=project.revision,
+                                 resubmission_token=submitted.submitter_key)
     return JSONResponse(accepted.model_dump(mode="json"), status_code=201,
                         headers={"Location": f"/v1/projects/{project.id}"})
 
 
 @router.put("/projects/{project_id}", response_model=SubmissionAccepted,
-            summary="Resubmit a project after the board asked for more information (new revision)")
-async def resubmit_project(project_id: uuid.UUID, body: Resubmission, request: Request) -> SubmissionAccepted:
-    cmd = handlers.ResubmitProject(project_id=project_id, dossier=_dossier(body), contact=_contact(body))
+            summary="Resubmit after the board asked for more information (new revision); the submitter's key "
+                    "(X-Resubmission-Token) or operator")
+async def resubmit_project(project_id: uuid.UUID, body: Resubmission, request: Request,
+                           principal: MaybePrincipal, submitter_key: SubmitterKey = None) -> SubmissionAccepted:
+    cmd = handlers.ResubmitProject(project_id=project_id, dossier=_dossier(body), contact=_contact(body),
+                                   submitter_key=submitter_key,
+                                   by_operator=principal is not None and "operator" in principal.roles)
     async with get_runtime(request).transaction() as uow:
         project = await handlers.resubmit_project(cmd, uow)
     SUBMISSIONS.labels("resubmission").inc()
     return SubmissionAccepted(id=project.id, status=project.status.value, revision=project.revision)
 
 
-@router.get("/projects/{project_id}", response_model=ProjectOut, response_model_exclude_none=False,
-            summary="A project with its status and verdict history; contact only for operator")
-async def get_project(project_id: uuid.UUID, request: Request,
-                      principal: MaybePrincipal) -> ProjectOut:
+@router.get("/projects/{project_id}", response_model=ProjectOut | ProjectSummaryOut,
+            response_model_exclude_none=False,
+            summary="A project: to the public its summary (its dossier once listed); in full to operator, board, "
+                    "assessor or with the submitter's key; contact only for operator")
+async def get_project(project_id: uuid.UUID, request: Request, principal: MaybePrincipal,
+                      submitter_key: SubmitterKey = None) -> ProjectOut | ProjectSummaryOut:
     async with get_runtime(request).transaction() as uow:
         project = await handlers.get_project(project_id, uow)
-    return _out(project, principal)
+    roles = principal.roles if principal is not None else frozenset()
+    return _out(project, project.disclosure(roles, submitter_key))
 
 
 @router.delete("/projects/{project_id}", response_model=SubmissionAccepted,

@@ -27,8 +27,7 @@ async def on_project_assessed(payload: ProjectAssessed | None, event: CloudEvent
 async def on_lab_formed(payload: LabFormed | None, event: CloudEvent, uow: CatalogueUnitOfWork) -> None:
     if payload is None:
         return
-    await handlers.record_lab_formed(handlers.RecordLabFormed(
-        lab_id=payload.lab_id, name=payload.name, municipalities=list(payload.municipalities)), uow)
+    await handlers.record_lab_formed(handlers.RecordLabFormed(lab_id=payload.lab_id), uow)
 
 
 async def on_implementation_started(payload: ImplementationStarted | None, event: CloudEvent,

@@ -78,6 +78,21 @@ class SubmissionAccepted(BaseModel):
     revision: int
 
 
+class SubmissionCreated(SubmissionAccepted):
+    resubmission_token: str = Field(
+        description="The submitter's key, shown only in this answer: send it as header X-Resubmission-Token "
+                    "to resubmit (PUT) or to read the full dossier while the project is not listed.")
+
+
+class ProjectSummaryOut(BaseModel):
+    """What the public sees of a project that is not (yet) in the catalogue."""
+
+    id: uuid.UUID
+    name: str
+    status: str
+    revision: int
+
+
 class VerdictOut(BaseModel):
     assessment_id: uuid.UUID
     revision: int
@@ -95,7 +110,10 @@ class ImplementationOut(BaseModel):
 
 
 class ProjectOut(BaseModel):
-    """A project with its dossier, status, verdict history and adoption; contact only for operator."""
+    """A project with its dossier, status, verdicts and adoption; contact only for operator.
+
+    The public sees this only of a listed project, with just the verdict that listed it; the whole
+    verdict history needs operator, board, assessor or the submitter's key."""
 
     id: uuid.UUID
     revision: int

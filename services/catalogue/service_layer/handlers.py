@@ -8,7 +8,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from catalogue.domain.errors import ProjectNotFound
-from catalogue.domain.model import Contact, Dossier, Project, Verdict, require_formed_lab
+from catalogue.domain.model import (
+    Contact,
+    Dossier,
+    Project,
+    Verdict,
+    issue_submitter_key,
+    require_formed_lab,
+)
 from catalogue.service_layer.ports import CatalogueQuery, CatalogueUnitOfWork, Change, Listing
 from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
 from schuldenlab_contracts.registry import by_model
@@ -30,6 +37,16 @@ class ResubmitProject:
     project_id: uuid.UUID
     dossier: Dossier
     contact: Contact | None
+    submitter_key: str | None = None
+    by_operator: bool = False  # an operator may resubmit on the submitter's behalf, without the key
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A stored submission and the submitter's key, which exists in clear only in this answer."""
+
+    project: Project
+    submitter_key: str
 
 
 @dataclass(frozen=True)
@@ -45,8 +62,6 @@ class RecordVerdict:
 @dataclass(frozen=True)
 class RecordLabFormed:
     lab_id: uuid.UUID
-    name: str
-    municipalities: list[str]
 
 
 @dataclass(frozen=True)
@@ -109,17 +124,22 @@ async def _get(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Project:
 # --- submitter and operator ----------------------------------------------------------------------
 
 
-async def submit_project(cmd: SubmitProject, uow: CatalogueUnitOfWork) -> Project:
+async def submit_project(cmd: SubmitProject, uow: CatalogueUnitOfWork) -> Submitted:
     lab_id = cmd.dossier.lab_id
     require_formed_lab(cmd.dossier, lab_id is not None and await uow.labs.is_formed(uuid.UUID(lab_id)))
-    project = Project.submit(cmd.dossier, cmd.contact, datetime.now(UTC))
+    key, digest = issue_submitter_key()
+    project = Project.submit(cmd.dossier, cmd.contact, datetime.now(UTC), digest)
     await uow.projects.add(project)
     await uow.publish(project_submitted(project))
-    return project
+    return Submitted(project, key)
 
 
 async def resubmit_project(cmd: ResubmitProject, uow: CatalogueUnitOfWork) -> Project:
     project = await _get(cmd.project_id, uow)
+    if not cmd.by_operator:
+        project.require_submitter(cmd.submitter_key)
+    # The status decides first: a resubmission that is not allowed at all is a conflict, whatever it says.
+    project.require_resubmittable()
     lab_id = cmd.dossier.lab_id
     require_formed_lab(cmd.dossier, lab_id is not None and await uow.labs.is_formed(uuid.UUID(lab_id)))
     project.resubmit(cmd.dossier, cmd.contact, datetime.now(UTC))
@@ -130,10 +150,11 @@ async def resubmit_project(cmd: ResubmitProject, uow: CatalogueUnitOfWork) -> Pr
 
 async def withdraw_project(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Project:
     project = await _get(project_id, uow)
-    was_listed = project.is_listed
     if project.withdraw():
         await uow.projects.save(project)
-        await _publish_public_state(project, was_listed, uow)
+        # Every withdrawal is announced with a tombstone, listed before or not: assessment reads one
+        # for a project with an open assessment round as "withdrawn" (harmless on a compacted topic).
+        await _publish_public_state(project, True, uow)
     return project
 
 
@@ -176,7 +197,7 @@ async def record_verdict(cmd: RecordVerdict, uow: CatalogueUnitOfWork) -> None:
 
 
 async def record_lab_formed(cmd: RecordLabFormed, uow: CatalogueUnitOfWork) -> None:
-    await uow.labs.add(cmd.lab_id, cmd.name, cmd.municipalities)
+    await uow.labs.add(cmd.lab_id)
 
 
 async def record_implementation_started(cmd: RecordImplementationStarted, uow: CatalogueUnitOfWork) -> None:

@@ -41,9 +41,25 @@ async def send(kafka: str, payload) -> None:
 
 
 async def submit(service: RunningService, index: int = 0, **changes) -> str:
+    return (await submit_with_key(service, index, **changes))[0]
+
+
+async def submit_with_key(service: RunningService, index: int = 0, **changes) -> tuple[str, str]:
+    """A submission's project id and the submitter's key (header X-Resubmission-Token)."""
     response = await service.client.post("/v1/projects", json=dossier(index, **changes))
     assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return response.json()["id"], response.json()["resubmission_token"]
+
+
+def submitter(key: str) -> dict[str, str]:
+    return {"X-Resubmission-Token": key}
+
+
+async def decide(service: RunningService, project_id: str, verdict: str, **kwargs) -> None:
+    """The effect of a ProjectAssessed without the broker round trip."""
+    payload = assessed(project_id, verdict, **kwargs)
+    async with service.runtime.transaction() as uow:
+        await messages.on_project_assessed(payload, new_event(payload), uow)
 
 
 async def prove_directly(service: RunningService, project_id: str) -> None:

@@ -1,13 +1,17 @@
-"""Reading the public catalogue: filters, Dutch full-text search, ETags and cursor pages under inserts."""
+"""Reading the public catalogue: filters, Dutch full-text search, ETags, cursor pages under concurrent writers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.catalogue.catalogue_support import prove_directly, submit
-from tests.support.harness import running_service, service_settings
+from catalogue.entrypoints import messages
+from schuldenlab_contracts.cloudevents import new_event
+from tests.integration.catalogue.catalogue_support import assessed, decide, prove_directly, submit
+from tests.support.harness import eventually, running_service, service_settings
 
 pytestmark = pytest.mark.integration
 
@@ -71,51 +75,93 @@ async def test_an_unchanged_catalogue_answers_304_to_its_etag_and_a_change_gives
         assert len(changed.json()["items"]) == 2
 
 
-async def test_paging_neither_skips_nor_repeats_projects_while_projects_are_added(
+async def _writer_b_committed_or_waiting_for_the_lock(catalogue, writer_b: asyncio.Task) -> bool:
+    """True once writer B either committed or is blocked on a lock held by writer A (whichever the code does)."""
+    if writer_b.done():
+        return True
+    waiting = await catalogue.runtime.pool.fetchval(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory'")
+    return waiting > 0
+
+
+@contextlib.asynccontextmanager
+async def _listing_held_open_while_another_commits(catalogue):
+    """Writer A lists a project and keeps its transaction open; writer B then lists another one.
+
+    Yields (a, b, writer_b) while A is still open; A commits when the block ends. Without one order of
+    commits (the advisory lock), B would commit first with a later position than A's.
+    """
+    a, b = await submit(catalogue, 1), await submit(catalogue, 2)
+    a_in_transaction, release = asyncio.Event(), asyncio.Event()
+
+    async def writer_a() -> None:
+        async with catalogue.runtime.transaction() as uow:
+            payload = assessed(a, "proven")
+            await messages.on_project_assessed(payload, new_event(payload), uow)
+            a_in_transaction.set()
+            await release.wait()
+
+    task_a = asyncio.create_task(writer_a())
+    await a_in_transaction.wait()
+    task_b = asyncio.create_task(decide(catalogue, b, "proven"))
+    try:
+        await eventually(lambda: _writer_b_committed_or_waiting_for_the_lock(catalogue, task_b))
+        yield a, b, task_b
+    finally:
+        release.set()
+        await asyncio.gather(task_a, task_b)
+
+
+async def test_a_reader_paging_the_catalogue_never_skips_a_listing_that_commits_late(
         fresh_database, fresh_kafka, tmp_path):
     settings = service_settings(fresh_database, fresh_kafka, tmp_path)
     async with running_service("catalogue", settings) as catalogue:
-        before = set()
-        for i in range(24):
-            project_id = await submit(catalogue, i % 4, name=f"Project {i:02d}")
-            await prove_directly(catalogue, project_id)
-            before.add(project_id)
-
-        added: list[str] = []
-        stop = asyncio.Event()
-
-        async def keep_adding() -> None:
-            # Several writers at once, so listings commit concurrently while the reader pages.
-            async def one(n: int) -> None:
-                project_id = await submit(catalogue, n % 4, name=f"Nieuw {n}")
-                await prove_directly(catalogue, project_id)
-                added.append(project_id)
-
-            n = 0
-            while not stop.is_set():
-                await asyncio.gather(*(one(n + k) for k in range(3)))
-                n += 3
-
-        writer = asyncio.create_task(keep_adding())
+        first = await submit(catalogue, 0)
+        await prove_directly(catalogue, first)
         seen: list[str] = []
-        cursor = None
-        try:
-            while True:
-                params = {"limit": 5, **({"cursor": cursor} if cursor else {})}
-                page = (await catalogue.client.get("/v1/catalogue", params=params)).json()
+        async with _listing_held_open_while_another_commits(catalogue):
+            cursor = None
+            while True:  # a whole walk, one item per page, while A is still open
+                page = (await catalogue.client.get(
+                    "/v1/catalogue", params={"limit": 1, **({"cursor": cursor} if cursor else {})})).json()
                 seen.extend(item["project_id"] for item in page["items"])
-                cursor = page["next_cursor"]
-                if cursor is None or len(seen) >= 90:
+                if (cursor := page["next_cursor"]) is None:
                     break
-                await asyncio.sleep(0)  # let the writers interleave with the reader
-        finally:
-            stop.set()
-            await writer
+        order = [i["project_id"] for i in (await catalogue.client.get("/v1/catalogue")).json()["items"]]
+        assert len(order) == 3
+        # Whatever the walk saw is a prefix of the final order: nothing was slipped in behind the reader.
+        assert seen == order[: len(seen)], f"walk {seen} skipped something of {order}"
 
-        assert len(seen) == len(set(seen)), "a project was repeated"
-        assert before <= set(seen), f"skipped: {before - set(seen)}"
-        assert added, "the test added nothing while paging"
-        # Every project listed before the last page was read is in the walk, new ones included.
-        final = (await catalogue.client.get("/v1/catalogue", params={"limit": 100})).json()["items"]
-        order = [item["project_id"] for item in final]
-        assert seen == order[: len(seen)], "the walk is not a prefix of the catalogue's stable order"
+
+async def test_a_reader_polling_the_changes_never_misses_a_change_that_commits_late(
+        fresh_database, fresh_kafka, tmp_path):
+    settings = service_settings(fresh_database, fresh_kafka, tmp_path)
+    async with running_service("catalogue", settings) as catalogue:
+        first = await submit(catalogue, 0)
+        await prove_directly(catalogue, first)
+        seen: list[str] = []
+        async with _listing_held_open_while_another_commits(catalogue) as (a, b, _):
+            page = (await catalogue.client.get("/v1/catalogue/changes")).json()
+            seen.extend(c["project_id"] for c in page["items"])
+            cursor = page["next_cursor"]
+        page = (await catalogue.client.get("/v1/catalogue/changes", params={"after": cursor})).json()
+        seen.extend(c["project_id"] for c in page["items"])
+        assert sorted(seen) == sorted([first, a, b]), "a change was missed by the polling reader"
+
+
+async def test_a_project_listed_again_is_not_shown_twice_to_a_paging_client(fresh_database, fresh_kafka, tmp_path):
+    settings = service_settings(fresh_database, fresh_kafka, tmp_path)
+    async with running_service("catalogue", settings) as catalogue:
+        now = datetime.now(UTC)
+        a, b = await submit(catalogue, 0), await submit(catalogue, 1)
+        await decide(catalogue, a, "proven", decided_at=now)
+        await decide(catalogue, b, "proven", decided_at=now)
+        first = (await catalogue.client.get("/v1/catalogue", params={"limit": 1})).json()
+        assert [i["project_id"] for i in first["items"]] == [a]
+        await decide(catalogue, a, "rejected", decided_at=now + timedelta(minutes=1))
+        await decide(catalogue, a, "proven", decided_at=now + timedelta(minutes=2))
+        second = (await catalogue.client.get("/v1/catalogue",
+                                             params={"limit": 5, "cursor": first["next_cursor"]})).json()
+        assert [i["project_id"] for i in second["items"]] == [b]
+        everything = (await catalogue.client.get("/v1/catalogue")).json()["items"]
+        assert [i["project_id"] for i in everything] == [a, b]

@@ -57,11 +57,18 @@ async def test_a_submission_is_published_without_contact_and_the_contact_is_show
         project_id = created["id"]
         assert response.headers["location"] == f"/v1/projects/{project_id}"
 
+        assert len(created["resubmission_token"]) >= 43  # 32 random bytes, urlsafe
+
+        # Not listed: the public sees only that it exists; the submitter (with the key) and the board
+        # see the dossier; nobody but the operator sees the contact person.
         public = (await catalogue.client.get(f"/v1/projects/{project_id}")).json()
-        assert public["status"] == "submitted" and public["contact"] is None
-        assert public["name"] == "Jongeren Perspectief Fonds" and public["verdicts"] == []
+        assert public == {"id": project_id, "name": "Jongeren Perspectief Fonds", "status": "submitted",
+                          "revision": 1}
+        own = await catalogue.client.get(f"/v1/projects/{project_id}",
+                                         headers={"X-Resubmission-Token": created["resubmission_token"]})
+        assert own.status_code == 200 and own.json()["verdicts"] == [] and own.json()["contact"] is None
         as_board = (await catalogue.client.get(f"/v1/projects/{project_id}", headers=auth("board"))).json()
-        assert as_board["contact"] is None
+        assert as_board["contact"] is None and as_board["summary"] == dossier()["summary"]
         as_operator = await catalogue.client.get(f"/v1/projects/{project_id}", headers=auth("operator"))
         assert as_operator.json()["contact"] == CONTACT
 
@@ -80,6 +87,7 @@ async def test_a_submission_is_published_without_contact_and_the_contact_is_show
     text = record.value.decode()
     assert record.key == project_id.encode()
     assert CONTACT["email"] not in text and CONTACT["name"] not in text and '"contact"' not in text
+    assert created["resubmission_token"] not in text and "resubmission" not in text
 
 
 async def test_a_labs_own_project_is_accepted_once_the_lab_was_formed(fresh_database, fresh_kafka, tmp_path):
@@ -99,6 +107,6 @@ async def test_a_labs_own_project_is_accepted_once_the_lab_was_formed(fresh_data
             return response if response.status_code == 201 else None
 
         project_id = (await eventually(accepted)).json()["id"]
-        shown = (await catalogue.client.get(f"/v1/projects/{project_id}")).json()
+        shown = (await catalogue.client.get(f"/v1/projects/{project_id}", headers=auth("assessor"))).json()
         assert shown["origin"]["lab_id"] == str(lab_id)
         assert await submit(catalogue) != project_id  # an ordinary project still needs no lab

@@ -39,7 +39,7 @@ class FakeLabs:
     def __init__(self) -> None:
         self.formed: set[uuid.UUID] = set()
 
-    async def add(self, lab_id: uuid.UUID, name: str, municipalities: list[str]) -> None:
+    async def add(self, lab_id: uuid.UUID) -> None:
         self.formed.add(lab_id)
 
     async def is_formed(self, lab_id: uuid.UUID) -> bool:
@@ -49,11 +49,12 @@ class FakeLabs:
 class FakeCatalogue:
     def __init__(self) -> None:
         self.listed: dict[uuid.UUID, Listing] = {}
+        self.positions: dict[uuid.UUID, int] = {}  # kept after a project leaves, as the real listing row is
         self.log: list[Change] = []
 
     async def put(self, project_id: uuid.UUID, record: dict) -> None:
         self.log.append(Change(len(self.log) + 1, project_id, record, None))
-        position = self.listed[project_id].position if project_id in self.listed else len(self.log)
+        position = self.positions.setdefault(project_id, len(self.log))
         self.listed[project_id] = Listing(position, record)
 
     async def remove(self, project_id: uuid.UUID) -> None:

@@ -8,9 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from catalogue.domain.errors import CatalogueConflict, ProjectNotFound, UnknownLab
+from catalogue.domain.errors import (
+    CatalogueConflict,
+    ProjectNotFound,
+    SubmitterKeyMissing,
+    SubmitterKeyRejected,
+    UnknownLab,
+)
 from catalogue.domain.model import ProjectStatus, Verdict
 from catalogue.service_layer import handlers
+from catalogue.service_layer.ports import CatalogueQuery
 from tests.unit.catalogue.catalogue_fakes import CONTACT, FakeUnitOfWork, dossier
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -18,6 +25,10 @@ FEED = "catalogue.project.v1"
 
 
 async def submitted(uow: FakeUnitOfWork, **changes):
+    return (await handlers.submit_project(handlers.SubmitProject(dossier(**changes), CONTACT), uow)).project
+
+
+async def with_key(uow: FakeUnitOfWork, **changes) -> handlers.Submitted:
     return await handlers.submit_project(handlers.SubmitProject(dossier(**changes), CONTACT), uow)
 
 
@@ -43,7 +54,7 @@ async def test_a_labs_own_project_from_an_unformed_lab_is_refused_and_nothing_st
     with pytest.raises(UnknownLab):
         await submitted(uow, origin=origin)
     assert uow.projects.rows == {} and uow.published == []
-    await handlers.record_lab_formed(handlers.RecordLabFormed(lab_id, "Schuldenlab073", ["'s-Hertogenbosch"]), uow)
+    await handlers.record_lab_formed(handlers.RecordLabFormed(lab_id), uow)
     assert (await submitted(uow, origin=origin)).status is ProjectStatus.SUBMITTED
 
 
@@ -85,18 +96,44 @@ async def test_withdrawing_a_listed_project_publishes_a_tombstone_once():
     assert uow.projects.rows[project.id].status is ProjectStatus.WITHDRAWN
 
 
-async def test_withdrawing_an_unlisted_project_publishes_nothing():
+async def test_withdrawing_an_unlisted_project_publishes_a_tombstone_once():
+    # Assessment reads a tombstone of a project with an open assessment round as its withdrawal.
     uow = FakeUnitOfWork()
     project = await submitted(uow)
     await handlers.withdraw_project(project.id, uow)
-    assert uow.of_type(FEED) == []
+    await handlers.withdraw_project(project.id, uow)
+    [tombstone] = uow.of_type(FEED)
+    assert tombstone.data is None and tombstone.subject == str(project.id)
+    assert [c.record for c in uow.catalogue.log] == [None] and uow.catalogue.listed == {}
+
+
+async def test_a_project_listed_again_keeps_its_place_in_the_catalogue():
+    uow = FakeUnitOfWork()
+    first, second = await submitted(uow), await submitted(uow)
+    await assess(uow, first.id, Verdict.PROVEN)
+    await assess(uow, second.id, Verdict.PROVEN)
+    await assess(uow, first.id, Verdict.REJECTED)
+    await assess(uow, first.id, Verdict.PROVEN)
+    order = await uow.catalogue.page(CatalogueQuery())
+    assert [listing.record["project_id"] for listing in order] == [str(first.id), str(second.id)]
+
+
+async def test_a_verdict_redelivered_under_a_new_event_id_is_applied_once():
+    uow = FakeUnitOfWork()
+    project = await submitted(uow)
+    cmd = handlers.RecordVerdict(project.id, uuid.uuid4(), 1, Verdict.PROVEN, "Bewezen.", NOW)
+    await handlers.record_verdict(cmd, uow)
+    await handlers.record_verdict(cmd, uow)
+    assert len(uow.of_type(FEED)) == 1 and len(uow.catalogue.log) == 1
+    assert len(uow.projects.rows[project.id].verdicts) == 1
 
 
 async def test_resubmission_publishes_the_next_revision_and_an_old_verdict_does_not_list_it():
     uow = FakeUnitOfWork()
     project = await submitted(uow)
     await assess(uow, project.id, Verdict.NEEDS_INFORMATION)
-    again = await handlers.resubmit_project(handlers.ResubmitProject(project.id, dossier(), None), uow)
+    again = await handlers.resubmit_project(
+        handlers.ResubmitProject(project.id, dossier(), None, by_operator=True), uow)
     assert again.revision == 2
     assert [e.data["revision"] for e in uow.of_type("project.submitted.v1")] == [1, 2]
     await assess(uow, project.id, Verdict.PROVEN, revision=1)
@@ -107,10 +144,39 @@ async def test_resubmission_publishes_the_next_revision_and_an_old_verdict_does_
 
 async def test_resubmitting_a_submitted_project_is_a_conflict_and_changes_nothing():
     uow = FakeUnitOfWork()
-    project = await submitted(uow)
+    done = await with_key(uow)
     with pytest.raises(CatalogueConflict):
-        await handlers.resubmit_project(handlers.ResubmitProject(project.id, dossier(), None), uow)
-    assert len(uow.published) == 1 and uow.projects.rows[project.id].revision == 1
+        await handlers.resubmit_project(
+            handlers.ResubmitProject(done.project.id, dossier(), None, submitter_key=done.submitter_key), uow)
+    assert len(uow.published) == 1 and uow.projects.rows[done.project.id].revision == 1
+
+
+async def test_only_the_submitters_key_or_an_operator_may_resubmit():
+    uow = FakeUnitOfWork()
+    done = await with_key(uow)
+    project_id = done.project.id
+    await assess(uow, project_id, Verdict.NEEDS_INFORMATION)
+    takeover = dossier(name="Overgenomen")
+    with pytest.raises(SubmitterKeyMissing):
+        await handlers.resubmit_project(handlers.ResubmitProject(project_id, takeover, None), uow)
+    with pytest.raises(SubmitterKeyRejected):
+        await handlers.resubmit_project(
+            handlers.ResubmitProject(project_id, takeover, None, submitter_key="geraden"), uow)
+    assert uow.projects.rows[project_id].revision == 1 and len(uow.of_type("project.submitted.v1")) == 1
+    again = await handlers.resubmit_project(
+        handlers.ResubmitProject(project_id, dossier(), None, submitter_key=done.submitter_key), uow)
+    assert again.revision == 2
+
+
+async def test_resubmitting_a_proven_project_naming_an_unknown_lab_is_a_conflict_not_invalid_input():
+    uow = FakeUnitOfWork()
+    done = await with_key(uow)
+    await assess(uow, done.project.id, Verdict.PROVEN)
+    own = dossier(origin={"organisation": "Schuldenlab073", "municipality": "Den Bosch",
+                          "lab_id": str(uuid.uuid4())})
+    with pytest.raises(CatalogueConflict):
+        await handlers.resubmit_project(
+            handlers.ResubmitProject(done.project.id, own, None, submitter_key=done.submitter_key), uow)
 
 
 async def test_adoption_changes_the_feed_record_of_a_listed_project():

@@ -7,15 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from catalogue.domain.errors import CatalogueConflict, UnknownLab
-from catalogue.domain.model import Project, ProjectStatus, Verdict, require_formed_lab
+from catalogue.domain.errors import CatalogueConflict, SubmitterKeyMissing, SubmitterKeyRejected, UnknownLab
+from catalogue.domain.model import (
+    Disclosure,
+    Project,
+    ProjectStatus,
+    Verdict,
+    issue_submitter_key,
+    require_formed_lab,
+)
 from tests.unit.catalogue.catalogue_fakes import CONTACT, dossier
 
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+KEY, DIGEST = issue_submitter_key()
 
 
 def project() -> Project:
-    return Project.submit(dossier(), CONTACT, NOW)
+    return Project.submit(dossier(), CONTACT, NOW, DIGEST)
 
 
 def verdict(p: Project, v: Verdict, revision: int | None = None, at: datetime = NOW) -> bool:
@@ -119,3 +127,41 @@ def test_a_labs_own_project_needs_a_formed_lab():
         require_formed_lab(own, lab_is_formed=False)
     require_formed_lab(own, lab_is_formed=True)
     require_formed_lab(dossier(), lab_is_formed=False)  # not a lab's own project: no lab needed
+
+
+def test_the_same_verdict_delivered_again_is_recorded_once():
+    p = project()
+    assessment = uuid.uuid4()
+    first = dict(assessment_id=assessment, revision=1, verdict=Verdict.PROVEN, rationale="Bewezen.", decided_at=NOW)
+    assert p.record_verdict(**first)
+    assert not p.record_verdict(**first)
+    assert len(p.verdicts) == 1 and p.status is ProjectStatus.PROVEN
+
+
+def test_the_submitters_key_is_kept_only_as_a_digest_and_checked():
+    p = project()
+    assert KEY.encode() not in p.submitter_key_digest and len(KEY) >= 43
+    assert p.is_submitters_key(KEY) and not p.is_submitters_key(KEY + "x")
+    p.require_submitter(KEY)
+    with pytest.raises(SubmitterKeyMissing):
+        p.require_submitter(None)
+    with pytest.raises(SubmitterKeyRejected):
+        p.require_submitter(issue_submitter_key()[0])
+    keyless = Project.submit(dossier(), CONTACT, NOW, DIGEST)
+    keyless.submitter_key_digest = None  # submitted before keys existed: no key opens it
+    with pytest.raises(SubmitterKeyRejected):
+        keyless.require_submitter(KEY)
+
+
+def test_an_unlisted_project_shows_the_public_only_its_summary_and_a_listed_one_its_dossier():
+    p = project()
+    assert p.disclosure(frozenset(), None) is Disclosure.SUMMARY
+    assert p.disclosure(frozenset({"lab"}), None) is Disclosure.SUMMARY
+    assert p.disclosure(frozenset(), KEY) is Disclosure.FULL
+    assert p.disclosure(frozenset({"board"}), None) is Disclosure.FULL
+    assert p.disclosure(frozenset({"assessor"}), None) is Disclosure.FULL
+    assert p.disclosure(frozenset({"operator"}), None) is Disclosure.WITH_CONTACT
+    with pytest.raises(SubmitterKeyRejected):
+        p.disclosure(frozenset(), "not-the-key")
+    verdict(p, Verdict.PROVEN)
+    assert p.disclosure(frozenset(), None) is Disclosure.PUBLIC
