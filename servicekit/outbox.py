@@ -177,8 +177,11 @@ class OutboxRelay:
                     await self.publish_pending()
                 except Exception:
                     log.exception("outbox %s: relay pass failed; retrying after the poll interval", self._schema)
+                # asyncio.timeout, not wait_for: on Python 3.11 a cancellation racing wait_for's own
+                # timeout can leave the task stuck, and then shutdown waits for ever (seen in CI).
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                    async with asyncio.timeout(self._poll_interval):
+                        await self._wake.wait()
                 except TimeoutError:
                     if listener is None or listener.is_closed():
                         listener = await self._listen()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -22,6 +21,8 @@ from servicekit.problems import install_problem_handlers
 from servicekit.uow import UnitOfWork, transaction
 
 log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 10.0  # seconds the background tasks get to finish after their cancellation
 
 
 @dataclass(frozen=True)
@@ -100,13 +101,21 @@ class ServiceRuntime:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            # Bounded: a background task that ignores its cancellation must not hold the shutdown.
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
+            for task in stuck:
+                log.error("%s did not stop within %s s; leaving it behind", task.get_name(), STOP_TIMEOUT)
         self._tasks.clear()
         await self.broker.stop()
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT):
+                    await self._pool.close()  # waits for connections still in use
+            except TimeoutError:
+                log.error("%s: database connections still in use after %s s; closing them", self.schema,
+                          STOP_TIMEOUT)
+                self._pool.terminate()
             self._pool = None
 
     async def readiness(self) -> dict[str, str]:

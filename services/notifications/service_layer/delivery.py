@@ -78,8 +78,11 @@ class Dispatcher:
                     raise
                 except Exception:
                     log.exception("notifications: claiming deliveries failed; retrying")
+                # asyncio.timeout, not wait_for: on Python 3.11 a cancellation racing wait_for's own
+                # timeout can leave the task stuck, and then shutdown waits for ever.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+                    async with asyncio.timeout(self._poll_interval):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
                 self._wake.clear()
