@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from catalogue.domain.model import Contact, Dossier, Project, Verdict
+from catalogue.domain.model import Contact, Dossier, Project, Verdict, submitter_key_digest
 from catalogue.service_layer.handlers import catalogue_record
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab.embedded.kafka import EmbeddedKafka
@@ -67,7 +67,7 @@ async def _list_directly(runtime, count: int) -> float:
                 data = _dossier(100_000 + i)
                 contact = data.pop("contact")
                 dossier = Dossier(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
-                project = Project.submit(dossier, Contact(**contact), now)
+                project = Project.submit(dossier, Contact(**contact), now, submitter_key_digest(f"bench-{i}"))
                 project.record_verdict(assessment_id=uuid.uuid4(), revision=1, verdict=Verdict.PROVEN,
                                        rationale="Benchmark.", decided_at=now)
                 await uow.projects.add(project)

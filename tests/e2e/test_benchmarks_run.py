@@ -1,0 +1,23 @@
+"""Every benchmark still runs (at a tiny size), so the numbers in the closing notes can be reproduced."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("args, prints", [
+    (["benchmarks/embedded_startup.py", "1"], "tansu start"),
+    (["-m", "benchmarks.outbox_throughput", "20"], "events/s"),
+    (["-m", "benchmarks.catalogue_throughput", "--submissions", "5", "--listed", "20", "--rounds", "2"],
+     "GET /v1/catalogue"),
+    (["-m", "benchmarks.notifications_latency", "--rounds", "3"], "median"),
+])
+def test_the_benchmark_runs_and_prints_its_numbers(args, prints):
+    done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    assert prints in done.stdout
