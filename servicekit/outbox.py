@@ -96,6 +96,7 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._dsn = dsn
         self._wake = asyncio.Event()
+        self._stopping = False
         self._lock_key = int.from_bytes(hashlib.sha256(f"outbox.{schema}".encode()).digest()[:8], "big") >> 1
 
     def wake(self) -> None:
@@ -167,16 +168,22 @@ class OutboxRelay:
         metrics.OUTBOX_BACKLOG.labels(self._schema).set(row["n"])
         metrics.OUTBOX_OLDEST_AGE.labels(self._schema).set(float(row["age"] or 0.0))
 
+    def stop(self) -> None:
+        """Ask `run` to finish its current pass, make one last pass and return.
+
+        Stopping by cancellation could cut a pass between publishing and marking rows published,
+        and the rows would go out twice; this way a clean stop publishes each committed row once.
+        """
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         """Publish on every NOTIFY, and at least every poll interval in case a notification was missed."""
         listener = await self._listen()
         try:
-            while True:
+            while not self._stopping:
                 self._wake.clear()
-                try:
-                    await self.publish_pending()
-                except Exception:
-                    log.exception("outbox %s: relay pass failed; retrying after the poll interval", self._schema)
+                await self._pass()
                 # asyncio.timeout, not wait_for: on Python 3.11 a cancellation racing wait_for's own
                 # timeout can leave the task stuck, and then shutdown waits for ever (seen in CI).
                 try:
@@ -185,9 +192,16 @@ class OutboxRelay:
                 except TimeoutError:
                     if listener is None or listener.is_closed():
                         listener = await self._listen()
+            await self._pass()  # the last one: what committed goes out before the broker disconnects
         finally:
             if listener is not None and not listener.is_closed():
                 await listener.close()
+
+    async def _pass(self) -> None:
+        try:
+            await self.publish_pending()
+        except Exception:
+            log.exception("outbox %s: relay pass failed; retrying after the poll interval", self._schema)
 
     async def _listen(self) -> asyncpg.Connection | None:
         if self._dsn is None:

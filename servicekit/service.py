@@ -57,6 +57,7 @@ class ServiceRuntime:
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._relay: OutboxRelay | None = None
+        self._relay_task: asyncio.Task | None = None
         self._tasks: list[asyncio.Task] = []
 
     @property
@@ -90,25 +91,31 @@ class ServiceRuntime:
         self._relay = OutboxRelay(self._pool, self.publishers.publish_record, schema=self.schema,
                                   poll_interval=self.settings.outbox_poll_interval, dsn=self.dsn)
         await self.broker.start()
-        self._spawn(self._relay.run(), "outbox-relay")
+        self._relay_task = self._spawn(self._relay.run(), "outbox-relay")
         for job in self.definition.background:
             self._spawn(job(self), job.__name__)
 
-    def _spawn(self, coroutine, name: str) -> None:
+    def _spawn(self, coroutine, name: str) -> asyncio.Task:
         task = asyncio.create_task(coroutine, name=f"{self.schema}-{name}")
         task.add_done_callback(_report_death)
         self._tasks.append(task)
+        return task
 
     async def stop(self) -> None:
+        # The relay is asked to finish (its last pass publishes what committed); other jobs are cancelled.
+        if self._relay is not None:
+            self._relay.stop()
         for task in self._tasks:
-            task.cancel()
+            if task is not self._relay_task:
+                task.cancel()
         if self._tasks:
-            # Bounded: a background task that ignores its cancellation must not hold the shutdown.
+            # Bounded: a task that ignores its cancellation, or a relay facing a dead broker, must not
+            # hold the shutdown; what the relay did not publish goes out after the next start.
             _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
             for task in stuck:
                 log.error("%s did not stop within %s s; leaving it behind", task.get_name(), STOP_TIMEOUT)
+                task.cancel()
         self._tasks.clear()
-        await self._flush_outbox()
         await self.broker.stop()
         if self._pool is not None:
             try:
@@ -119,18 +126,6 @@ class ServiceRuntime:
                           STOP_TIMEOUT)
                 self._pool.terminate()
             self._pool = None
-
-    async def _flush_outbox(self) -> None:
-        """A last relay pass while the broker is still connected: what committed goes out now, not at
-        the next start. Bounded; anything left stays in the outbox and is published after a restart."""
-        if self._relay is None:
-            return
-        try:
-            async with asyncio.timeout(STOP_TIMEOUT):
-                await self._relay.publish_pending()
-        except Exception:
-            log.warning("%s: outbox not flushed at stop; the rest goes out after the next start", self.schema,
-                        exc_info=True)
 
     async def readiness(self) -> dict[str, str]:
         checks: dict[str, str] = {}

@@ -176,3 +176,29 @@ async def test_a_commit_wakes_the_relay_without_waiting_for_the_poll_interval(ca
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await pool.close()
+
+
+async def test_stopping_the_relay_in_the_middle_of_a_pass_publishes_each_row_once(catalogue_db):
+    published: list[str] = []
+    publishing = asyncio.Event()
+
+    async def slow_publish(record: KafkaRecord) -> None:
+        publishing.set()
+        await asyncio.sleep(0.3)  # the stop arrives while this row is on its way
+        published.append(dict(record.headers)["ce_id"].decode())
+
+    event = event_for("Tijdens het stoppen")
+    pool = await create_pool(catalogue_db, "catalogue")
+    relay = OutboxRelay(pool, slow_publish, schema="catalogue", poll_interval=60, dsn=catalogue_db)
+    task = asyncio.create_task(relay.run())
+    try:
+        await append_committed(catalogue_db, event)
+        await publishing.wait()
+        relay.stop()
+        async with asyncio.timeout(5):
+            await task
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    finally:
+        task.cancel()
+        await pool.close()
+    assert published == [event.id]
