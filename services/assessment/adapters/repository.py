@@ -9,6 +9,7 @@ import asyncpg
 from assessment.adapters import codec
 from assessment.domain.model import Assessment, AssessmentStatus, Review, Seat
 from assessment.domain.portfolio import PortfolioProject
+from assessment.domain.withdrawal import Withdrawal
 
 
 def _review(row: asyncpg.Record) -> Review:
@@ -121,3 +122,24 @@ class PostgresPortfolioRepository:
 
     async def remove(self, project_id: uuid.UUID) -> bool:
         return await self._conn.execute("DELETE FROM portfolio WHERE project_id = $1", project_id) == "DELETE 1"
+
+
+class PostgresWithdrawalRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def lock_project(self, project_id: uuid.UUID) -> None:
+        # Without it, a tombstone and a submission handled at once would each miss the other's uncommitted
+        # row (read committed), and the round would open normally. Two-key form: its own lock space.
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('assessment.withdrawals'), hashtext($1))",
+                                 str(project_id))
+
+    async def get(self, project_id: uuid.UUID) -> Withdrawal | None:
+        row = await self._conn.fetchrow("SELECT * FROM withdrawals WHERE project_id = $1", project_id)
+        return Withdrawal(project_id=row["project_id"], withdrawn_at=row["withdrawn_at"]) if row else None
+
+    async def put(self, w: Withdrawal) -> None:
+        await self._conn.execute(
+            """INSERT INTO withdrawals (project_id, withdrawn_at) VALUES ($1, $2)
+               ON CONFLICT (project_id) DO UPDATE SET withdrawn_at = EXCLUDED.withdrawn_at""",
+            w.project_id, w.withdrawn_at)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from assessment.adapters.repository import PostgresAssessmentRepository, PostgresPortfolioRepository
+from assessment.adapters.repository import (
+    PostgresAssessmentRepository,
+    PostgresPortfolioRepository,
+    PostgresWithdrawalRepository,
+)
 from servicekit.uow import UnitOfWork
 
 
@@ -13,3 +17,4 @@ class PostgresAssessmentUnitOfWork(UnitOfWork):
         super().__init__(conn, schema="assessment")
         self.assessments = PostgresAssessmentRepository(conn)
         self.portfolio = PostgresPortfolioRepository(conn)
+        self.withdrawals = PostgresWithdrawalRepository(conn)

@@ -11,6 +11,7 @@ from assessment.domain.dossier import Dossier
 from assessment.domain.errors import DecisionRefused, ReviewRefused
 from assessment.domain.portfolio import PortfolioFit
 from assessment.domain.prescreen import Prescreen
+from assessment.domain.withdrawal import Withdrawal
 
 
 class AssessmentStatus(enum.StrEnum):
@@ -115,9 +116,15 @@ class Assessment:
 
     @classmethod
     def open(cls, dossier: Dossier, prescreen: Prescreen, fit: PortfolioFit,
-             previous_ids: tuple[uuid.UUID, ...], now: datetime) -> Assessment:
-        return cls(id=uuid.uuid4(), dossier=dossier, status=AssessmentStatus.OPEN, opened_at=now,
-                   prescreen=prescreen, fit=fit, previous_ids=previous_ids)
+             previous_ids: tuple[uuid.UUID, ...], now: datetime,
+             withdrawal: Withdrawal | None = None) -> Assessment:
+        """A new round; one of a revision submitted before the project's withdrawal opens `withdrawn`."""
+        assessment = cls(id=uuid.uuid4(), dossier=dossier, status=AssessmentStatus.OPEN, opened_at=now,
+                         prescreen=prescreen, fit=fit, previous_ids=previous_ids)
+        if withdrawal is not None and withdrawal.covers(dossier):
+            # Its tombstone was handled first: deciding this round could put a withdrawn project in the portfolio.
+            assessment.withdraw()
+        return assessment
 
     def _closed_conditions(self) -> list[str]:
         if self.status is AssessmentStatus.DECIDED and self.decision is not None:

@@ -30,7 +30,7 @@ async def on_project_submitted(payload: ProjectSubmitted, event: CloudEvent, uow
 
 async def on_catalogue_project(payload: CatalogueProject | None, event: CloudEvent, uow) -> None:
     if payload is None:  # a tombstone: the project left the catalogue (withdrawn, or no longer proven)
-        await handlers.withdraw_project(uuid.UUID(event.subject), uow)
+        await handlers.withdraw_project(handlers.WithdrawProject(uuid.UUID(event.subject), event.time), uow)
         return
     project = PortfolioProject(project_id=payload.project_id, name=payload.name,
                                phases=tuple(ph.value for ph in payload.phases), summary=payload.summary,

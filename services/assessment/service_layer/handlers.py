@@ -19,6 +19,7 @@ from assessment.domain.model import (
 )
 from assessment.domain.portfolio import Portfolio, PortfolioProject
 from assessment.domain.prescreen import prescreen
+from assessment.domain.withdrawal import Withdrawal
 from assessment.service_layer.ports import AssessmentUnitOfWork
 from schuldenlab_contracts import events as contract
 
@@ -26,6 +27,12 @@ from schuldenlab_contracts import events as contract
 @dataclass(frozen=True)
 class OpenAssessment:
     dossier: Dossier
+
+
+@dataclass(frozen=True)
+class WithdrawProject:
+    project_id: uuid.UUID
+    withdrawn_at: datetime  # the tombstone's event time
 
 
 @dataclass(frozen=True)
@@ -57,13 +64,16 @@ async def _portfolio(uow: AssessmentUnitOfWork) -> Portfolio:
 async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Assessment:
     """Every submitted revision gets exactly one round; a resubmission opens a new one linked to the earlier."""
     dossier = cmd.dossier
+    await uow.withdrawals.lock_project(dossier.project_id)  # a tombstone handled meanwhile sees this round
     rounds = await uow.assessments.for_project(dossier.project_id)
     for existing in rounds:
         if existing.revision == dossier.revision:
             return existing  # the same submission re-published under a new ce_id
     fit = (await _portfolio(uow)).fit(PortfolioProject.from_dossier(dossier))
     earlier = tuple(r.id for r in rounds if r.revision < dossier.revision)
-    assessment = Assessment.open(dossier, prescreen(dossier), fit, earlier, _now())
+    # The tombstone may have come first (another topic): a revision submitted before it opens withdrawn.
+    withdrawal = await uow.withdrawals.get(dossier.project_id)
+    assessment = Assessment.open(dossier, prescreen(dossier), fit, earlier, _now(), withdrawal)
     # Only the latest revision of a dossier is decided on; an older open round cannot be any more.
     if any(r.revision > dossier.revision for r in rounds):
         assessment.supersede()  # this revision arrived after a newer one
@@ -124,13 +134,18 @@ async def record_catalogue_project(project: PortfolioProject, uow: AssessmentUni
     await uow.portfolio.put(project)
 
 
-async def withdraw_project(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> list[Assessment]:
+async def withdraw_project(cmd: WithdrawProject, uow: AssessmentUnitOfWork) -> list[Assessment]:
     """A tombstone on the catalogue feed: the project leaves the portfolio and its open rounds are withdrawn.
 
     A listed proven project has no open round (it can only be resubmitted after needs_information), so an
     open round here means the project was withdrawn; without this, a later `proven` would put it back.
-    Returns the rounds withdrawn.
+    The withdrawal is remembered, so a round of a revision submitted before it, arriving later, opens
+    withdrawn. Returns the rounds withdrawn.
     """
+    project_id = cmd.project_id
+    await uow.withdrawals.lock_project(project_id)  # a submission handled meanwhile sees this withdrawal
+    existing = await uow.withdrawals.get(project_id)
+    await uow.withdrawals.put(Withdrawal(project_id, cmd.withdrawn_at).latest(existing))
     withdrawn = []
     for assessment in await uow.assessments.for_project(project_id):
         if assessment.withdraw() and await uow.assessments.close_if_open(assessment):

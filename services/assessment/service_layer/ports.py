@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from assessment.domain.model import Assessment, AssessmentStatus, Review
 from assessment.domain.portfolio import PortfolioProject
+from assessment.domain.withdrawal import Withdrawal
 
 
 class AssessmentRepository(Protocol):
@@ -27,8 +28,17 @@ class PortfolioRepository(Protocol):
     async def remove(self, project_id: uuid.UUID) -> bool: ...
 
 
+class WithdrawalRepository(Protocol):
+    async def lock_project(self, project_id: uuid.UUID) -> None:
+        """Until the transaction ends, a tombstone and a submission of the project are handled one at a time."""
+
+    async def get(self, project_id: uuid.UUID) -> Withdrawal | None: ...
+    async def put(self, withdrawal: Withdrawal) -> None: ...
+
+
 class AssessmentUnitOfWork(Protocol):
     assessments: AssessmentRepository
     portfolio: PortfolioRepository
+    withdrawals: WithdrawalRepository
 
     async def publish(self, payload: BaseModel) -> object: ...

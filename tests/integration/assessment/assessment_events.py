@@ -16,7 +16,7 @@ from tests.support.kafka import produce
 def submitted(name: str, *, project_id: uuid.UUID | None = None, revision: int = 1, **changes: Any) -> ProjectSubmitted:
     [dossier] = [{k: v for k, v in p.items() if k != "contact"} for p in KNOWN_PROJECTS if p["name"] == name]
     return ProjectSubmitted(project_id=project_id or uuid.uuid4(), revision=revision,
-                            submitted_at=datetime.now(UTC), **{**dossier, **changes})
+                            **{**dossier, "submitted_at": datetime.now(UTC), **changes})
 
 
 def listed(event: ProjectSubmitted) -> CatalogueProject:
@@ -38,5 +38,5 @@ async def send_payload(bootstrap: str, payload: ProjectSubmitted | CatalogueProj
     return event
 
 
-async def send_withdrawal(bootstrap: str, project_id: uuid.UUID) -> None:
-    await send(bootstrap, tombstone(by_model(CatalogueProject), str(project_id)))
+async def send_withdrawal(bootstrap: str, project_id: uuid.UUID, *, time: datetime | None = None) -> None:
+    await send(bootstrap, tombstone(by_model(CatalogueProject), str(project_id), time=time))

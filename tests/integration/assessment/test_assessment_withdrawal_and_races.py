@@ -1,9 +1,11 @@
-"""The assessment on real PostgreSQL and Kafka: a withdrawal closes the open round; racing decisions on a round."""
+"""The assessment on real PostgreSQL and Kafka: a withdrawal closes the open round (also one opened after its
+tombstone); racing decisions on a round."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -63,6 +65,45 @@ async def test_a_tombstone_for_a_project_with_an_open_round_withdraws_it_so_prov
         assert (await client.get("/v1/portfolio")).json() == before
         only_withdrawn = (await client.get("/v1/assessments?status=withdrawn", headers=auth("board"))).json()
         assert [a["id"] for a in only_withdrawn["items"]] == [round_["id"]]
+
+
+async def test_a_submission_from_before_a_tombstone_handled_first_opens_withdrawn_so_proven_is_refused(
+        fresh_database, fresh_kafka, tmp_path):
+    settings = service_settings(fresh_database, fresh_kafka, tmp_path)
+    async with running_service("assessment", settings) as assessment:
+        client = assessment.client
+        other = submitted("Nederlandse Schuldhulproute")  # stays in the portfolio throughout
+        event = submitted("Doorbraakmethode", submitted_at=datetime.now(UTC) - timedelta(hours=1))
+        await send_payload(fresh_kafka, listed(other))
+        # The project is listed first only to see the tombstone handled (it takes the project out of the
+        # portfolio): the ProjectSubmitted, on another topic, must be handled after it.
+        await send_payload(fresh_kafka, listed(event))
+
+        async def portfolio(count):
+            r = await client.get("/v1/portfolio")
+            return r.json() if r.json()["project_count"] == count else None
+
+        await eventually(lambda: portfolio(2))
+        withdrawn_at = datetime.now(UTC)  # after the listing's event time, or the feed drops the tombstone as stale
+        assert event.submitted_at < withdrawn_at
+        await send_withdrawal(fresh_kafka, event.project_id, time=withdrawn_at)
+        before = await eventually(lambda: portfolio(1))
+        await send_payload(fresh_kafka, event)
+
+        async def any_round():
+            r = await client.get(f"/v1/projects/{event.project_id}/assessment", headers=auth("assessor"))
+            return r.json() if r.status_code == 200 else None
+
+        round_ = await eventually(any_round)
+        assert round_["status"] == "withdrawn", round_
+        decision = await client.post(f"/v1/assessments/{round_['id']}/decision", headers=auth("board", "director"),
+                                     json={"verdict": "proven", "rationale": "Proven in six cities.",
+                                           "override_reason": "The board has seen it work."})
+        assert decision.status_code == 409 and decision.json()["conditions"] == [WITHDRAWN]
+        review = await client.post(f"/v1/assessments/{round_['id']}/reviews", json=ALL_MET,
+                                   headers=auth("board", "anna"))
+        assert review.status_code == 409 and review.json()["conditions"] == [WITHDRAWN]
+        assert (await client.get("/v1/portfolio")).json() == before
 
 
 async def test_of_concurrent_decisions_and_a_review_on_one_round_exactly_one_decision_wins(fresh_database,

@@ -11,6 +11,7 @@ from typing import Any
 from assessment.domain.dossier import Dossier, Partner
 from assessment.domain.model import Assessment, AssessmentStatus, Review
 from assessment.domain.portfolio import PortfolioProject
+from assessment.domain.withdrawal import Withdrawal
 from schuldenlab.demo_data import KNOWN_PROJECTS
 
 
@@ -94,10 +95,25 @@ class FakePortfolioRepository:
         return self.projects.pop(project_id, None) is not None
 
 
+class FakeWithdrawalRepository:
+    def __init__(self) -> None:
+        self.withdrawals: dict[uuid.UUID, Withdrawal] = {}
+
+    async def lock_project(self, project_id: uuid.UUID) -> None:
+        pass  # one handler at a time here anyway
+
+    async def get(self, project_id: uuid.UUID) -> Withdrawal | None:
+        return self.withdrawals.get(project_id)
+
+    async def put(self, withdrawal: Withdrawal) -> None:
+        self.withdrawals[withdrawal.project_id] = withdrawal
+
+
 class FakeUnitOfWork:
     def __init__(self) -> None:
         self.assessments = FakeAssessmentRepository()
         self.portfolio = FakePortfolioRepository()
+        self.withdrawals = FakeWithdrawalRepository()
         self.published: list[Any] = []
 
     async def publish(self, payload: Any) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -10,6 +10,7 @@ from assessment.domain.errors import DecisionRefused, ReviewRefused
 from assessment.domain.model import Assessment, AssessmentStatus, Criterion, Finding, Seat, Verdict
 from assessment.domain.portfolio import Portfolio, PortfolioProject
 from assessment.domain.prescreen import prescreen
+from assessment.domain.withdrawal import Withdrawal
 from tests.unit.assessment.assessment_fakes import known
 
 NOW = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -179,3 +180,29 @@ def test_a_withdrawn_round_takes_no_reviews_and_no_decision_but_a_decided_one_st
     _decide(decided, Verdict.REJECTED, rationale="weak")
     assert not decided.withdraw() and not decided.supersede()
     assert decided.status is AssessmentStatus.DECIDED
+
+
+def test_a_round_of_a_revision_submitted_up_to_the_withdrawal_opens_withdrawn_and_a_later_one_opens_normally():
+    dossier = known("Collectief Schuldregelen")
+    fit = Portfolio([]).fit(PortfolioProject.from_dossier(dossier))
+    at = dossier.submitted_at
+
+    def opened(withdrawn_at: datetime, project_id=dossier.project_id) -> AssessmentStatus:
+        return Assessment.open(dossier, prescreen(dossier), fit, (), NOW, Withdrawal(project_id, withdrawn_at)).status
+
+    assert opened(at + timedelta(seconds=1)) is AssessmentStatus.WITHDRAWN
+    assert opened(at) is AssessmentStatus.WITHDRAWN
+    assert opened(at - timedelta(seconds=1)) is AssessmentStatus.OPEN  # submitted after it: a new submission
+    assert opened(at + timedelta(days=1), project_id=known("Doorbraakmethode").project_id) is AssessmentStatus.OPEN
+    assert Assessment.open(dossier, prescreen(dossier), fit, (), NOW).status is AssessmentStatus.OPEN
+    withdrawn = Assessment.open(dossier, prescreen(dossier), fit, (), NOW, Withdrawal(dossier.project_id, at))
+    with pytest.raises(DecisionRefused) as refused:
+        _decide(withdrawn, Verdict.PROVEN, override="proven elsewhere")
+    assert refused.value.conditions == [
+        "the project was withdrawn from the catalogue; its round takes no more reviews or decisions"]
+
+
+def test_of_two_withdrawals_of_a_project_the_later_one_counts():
+    project_id = known("Collectief Schuldregelen").project_id
+    early, late = Withdrawal(project_id, NOW), Withdrawal(project_id, NOW + timedelta(hours=1))
+    assert early.latest(late) == late and late.latest(early) == late and early.latest(None) == early

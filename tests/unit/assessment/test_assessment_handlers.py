@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +16,10 @@ from schuldenlab_contracts.events import ProjectAssessed
 from tests.unit.assessment.assessment_fakes import FakeUnitOfWork, known
 
 MET = {c: Finding(True, f"{c.value} is fine") for c in Criterion}
+
+
+async def _withdraw(uow, project_id, at=None):
+    return await handlers.withdraw_project(handlers.WithdrawProject(project_id, at or datetime.now(UTC)), uow)
 
 
 async def _open(uow, dossier):
@@ -172,7 +177,7 @@ async def test_a_project_withdrawn_from_the_catalogue_leaves_the_portfolio():
     project = PortfolioProject.from_dossier(known("Nederlandse Schuldhulproute"))
     await handlers.record_catalogue_project(project, uow)
     assert "awareness" not in (await handlers.get_portfolio(uow)).gaps()
-    assert await handlers.withdraw_project(project.project_id, uow) == []
+    assert await _withdraw(uow, project.project_id) == []
     assert "awareness" in (await handlers.get_portfolio(uow)).gaps()
 
 
@@ -182,7 +187,7 @@ async def test_a_withdrawal_closes_the_open_round_so_a_later_proven_cannot_put_t
     a = await _open(uow, dossier)
     for reviewer in ("anna", "bram"):
         await _review(uow, a.id, reviewer)
-    [withdrawn] = await handlers.withdraw_project(dossier.project_id, uow)
+    [withdrawn] = await _withdraw(uow, dossier.project_id)
     assert withdrawn.id == a.id
     stored = await handlers.get_assessment(a.id, uow)
     assert stored.status is AssessmentStatus.WITHDRAWN and set(stored.reviews) == {"anna", "bram"}
@@ -203,9 +208,83 @@ async def test_a_withdrawal_leaves_a_decided_round_decided_and_takes_the_project
     for reviewer in ("anna", "bram"):
         await _review(uow, a.id, reviewer)
     await _decide(uow, a.id)
-    assert await handlers.withdraw_project(dossier.project_id, uow) == []
+    assert await _withdraw(uow, dossier.project_id) == []
     assert (await handlers.get_assessment(a.id, uow)).status is AssessmentStatus.DECIDED
     assert uow.portfolio.projects == {}
+
+
+WITHDRAWN = "the project was withdrawn from the catalogue; its round takes no more reviews or decisions"
+
+
+async def test_a_tombstone_handled_before_the_submission_of_an_earlier_revision_opens_its_round_withdrawn():
+    uow = FakeUnitOfWork()
+    listed = PortfolioProject.from_dossier(known("Nederlandse Schuldhulproute"))
+    await handlers.record_catalogue_project(listed, uow)
+    dossier = known("Doorbraakmethode")
+    # The catalogue withdrew the project an hour after its submission; the tombstone arrives first.
+    assert await _withdraw(uow, dossier.project_id, at=dossier.submitted_at + timedelta(hours=1)) == []
+    a = await _open(uow, dossier)
+    assert a.status is AssessmentStatus.WITHDRAWN
+    stored = await handlers.get_project_assessment(dossier.project_id, uow)
+    assert stored.id == a.id and stored.status is AssessmentStatus.WITHDRAWN  # still readable
+    assert [x.id for x in await handlers.list_assessments(AssessmentStatus.WITHDRAWN, uow)] == [a.id]
+    with pytest.raises(ReviewRefused) as refused_review:
+        await _review(uow, a.id, "anna")
+    with pytest.raises(DecisionRefused) as refused:
+        await _decide(uow, a.id, override="The board knows it works.")
+    assert refused.value.conditions == refused_review.value.conditions == [WITHDRAWN]
+    assert uow.published == [] and list(uow.portfolio.projects) == [listed.project_id]
+
+
+async def test_a_revision_submitted_at_the_moment_of_the_withdrawal_opens_withdrawn_too():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    await _withdraw(uow, dossier.project_id, at=dossier.submitted_at)
+    assert (await _open(uow, dossier)).status is AssessmentStatus.WITHDRAWN
+
+
+async def test_a_revision_submitted_after_the_recorded_withdrawal_opens_normally_and_can_be_proven():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    await _withdraw(uow, dossier.project_id, at=dossier.submitted_at - timedelta(days=30))
+    a = await _open(uow, dossier)
+    assert a.status is AssessmentStatus.OPEN
+    for reviewer in ("anna", "bram"):
+        await _review(uow, a.id, reviewer)
+    await _decide(uow, a.id)
+    assert list(uow.portfolio.projects) == [dossier.project_id]
+
+
+async def test_the_latest_withdrawal_of_a_project_counts_even_when_an_older_tombstone_arrives_last():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    later = dossier.submitted_at + timedelta(hours=1)
+    await _withdraw(uow, dossier.project_id, at=later)
+    await _withdraw(uow, dossier.project_id, at=dossier.submitted_at - timedelta(days=30))
+    assert (await uow.withdrawals.get(dossier.project_id)).withdrawn_at == later
+    assert (await _open(uow, dossier)).status is AssessmentStatus.WITHDRAWN
+
+
+async def test_a_submission_handled_before_the_tombstone_is_withdrawn_by_it_in_the_other_order_too():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    a = await _open(uow, dossier)
+    assert a.status is AssessmentStatus.OPEN
+    [withdrawn] = await _withdraw(uow, dossier.project_id, at=dossier.submitted_at + timedelta(hours=1))
+    assert withdrawn.id == a.id
+    assert (await handlers.get_assessment(a.id, uow)).status is AssessmentStatus.WITHDRAWN
+
+
+async def test_a_withdrawn_revision_arriving_after_the_tombstone_still_supersedes_nothing_decided():
+    uow = FakeUnitOfWork()
+    dossier = known("Doorbraakmethode")
+    first = await _open(uow, dossier)
+    await _decide(uow, first.id, Verdict.NEEDS_INFORMATION, rationale="Which partners pay?")
+    second = replace(dossier, revision=2, submitted_at=dossier.submitted_at + timedelta(days=1))
+    await _withdraw(uow, dossier.project_id, at=second.submitted_at + timedelta(hours=1))
+    opened = await _open(uow, second)
+    assert opened.status is AssessmentStatus.WITHDRAWN and opened.previous_ids == (first.id,)
+    assert (await handlers.get_assessment(first.id, uow)).status is AssessmentStatus.DECIDED
 
 
 async def test_superseding_never_overwrites_a_round_decided_meanwhile():
