@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import asyncpg
@@ -29,3 +30,8 @@ async def connect(dsn: str, schema: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     await _init_connection(conn)
     return conn
+
+
+def advisory_lock_key(name: str) -> int:
+    """A stable, positive 63-bit key for pg_advisory_*lock, so names, not magic numbers, identify locks."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1

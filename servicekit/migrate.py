@@ -11,6 +11,8 @@ from importlib.abc import Traversable
 
 import asyncpg
 
+from servicekit.db import advisory_lock_key
+
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -49,7 +51,7 @@ def load_migrations(component: str, package: str) -> list[Migration]:
 
 def _lock_key(schema: str) -> int:
     # A stable 63-bit key per schema, so two services never wait on each other's migrations.
-    return int.from_bytes(hashlib.sha256(f"schuldenlab.migrate.{schema}".encode()).digest()[:8], "big") >> 1
+    return advisory_lock_key(f"schuldenlab.migrate.{schema}")
 
 
 async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:

@@ -9,7 +9,6 @@ holding back the later rows of a key whose earlier row failed keeps the order pe
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import uuid
 from collections import OrderedDict
@@ -22,6 +21,7 @@ import asyncpg
 from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, to_kafka_record
 from schuldenlab_contracts.registry import by_type
 from servicekit import metrics
+from servicekit.db import advisory_lock_key
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class OutboxRelay:
         self._dsn = dsn
         self._wake = asyncio.Event()
         self._stopping = False
-        self._lock_key = int.from_bytes(hashlib.sha256(f"outbox.{schema}".encode()).digest()[:8], "big") >> 1
+        self._lock_key = advisory_lock_key(f"outbox.{schema}")
 
     def wake(self) -> None:
         self._wake.set()

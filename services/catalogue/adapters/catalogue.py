@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 
 import asyncpg
 
 from catalogue.service_layer.ports import CatalogueQuery, Change, Listing
+from servicekit.db import advisory_lock_key
 
 # Every writer of the change log holds this lock until it commits, so a larger seq always commits
 # later: a reader that has seen seq N can never later find a smaller seq appear (no skipped changes,
 # no skipped listings in cursor pagination). Only changes to listed projects take it.
-_CHANGE_LOCK = int.from_bytes(hashlib.sha256(b"catalogue.changes").digest()[:8], "big") >> 1
+_CHANGE_LOCK = advisory_lock_key("catalogue.changes")
 
 # Name weighs most, then the summary, then problem and results.
 _SEARCH_VECTOR = """
