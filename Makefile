@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test unit integration e2e lint schemas bench clean
+.PHONY: up test test-kafka kafka unit integration e2e lint schemas bench clean
 
 $(STAMP): pyproject.toml contracts/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,15 @@ up: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+# The Apache Kafka tier: a three-broker KRaft cluster with SASL/SCRAM and ACLs (needs Java 17+ and Maven).
+# The runtime's broker tests run again on it with the idempotent producer, then the tier's own tests.
+test-kafka: $(STAMP) kafka
+	$(BIN)/python -m pytest --apache-kafka tests/integration/runtime tests/kafka
+
+# Apache Kafka's jars, resolved from Maven Central into ~/.cache/schuldenlab/kafka-<version>/ (not the repository).
+kafka: $(STAMP)
+	$(BIN)/python -m tests.support.apache_kafka
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit tests/contract

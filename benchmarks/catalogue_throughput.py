@@ -92,7 +92,7 @@ async def run(submissions: int, listed: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, \
             EmbeddedPostgres(Path(tmp) / "pg", log_path=Path(tmp) / "pg.log") as pg, \
             EmbeddedKafka(log_path=Path(tmp) / "tansu.log") as kafka:
-        await ensure_topics(kafka.bootstrap_servers, platform_topics())
+        await ensure_topics({"bootstrap_servers": kafka.bootstrap_servers}, platform_topics())
         dsn = ensure_database(pg.dsn, "bench_catalogue")
         settings = service_settings(dsn, kafka.bootstrap_servers, Path(tmp))
         app = create_app(load_definition("catalogue"), settings)

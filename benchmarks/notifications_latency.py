@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as postgres, \
             EmbeddedKafka(log_path=Path(tmp) / "tansu.log") as broker:
-        asyncio.run(ensure_topics(broker.bootstrap_servers, platform_topics()))
+        asyncio.run(ensure_topics({"bootstrap_servers": broker.bootstrap_servers}, platform_topics()))
         database = ensure_database(postgres.dsn, "bench_notifications")
         latencies = asyncio.run(_run(database, broker.bootstrap_servers, Path(tmp) / "home", args.rounds))
     ms = sorted(x * 1000 for x in latencies)

@@ -38,7 +38,7 @@ def _event():
 
 
 async def main(count: int, database_url: str, bootstrap: str, home: Path) -> None:
-    await ensure_topics(bootstrap, platform_topics())
+    await ensure_topics({"bootstrap_servers": bootstrap}, platform_topics())
     await apply_migrations(database_url, load_definition("catalogue"))
     pool = await create_pool(database_url, "catalogue", max_size=4)
     async with pool.acquire() as conn, conn.transaction():

@@ -56,11 +56,30 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     from schuldenlab.embedded.topics import ensure_topics
     from schuldenlab.infrastructure import platform_topics
     from schuldenlab.state import with_running_platform
+    from servicekit.kafka import client_options
 
     settings = with_running_platform(settings)
-    created = asyncio.run(ensure_topics(settings.require_kafka(), platform_topics(args.partitions),
+    created = asyncio.run(ensure_topics(client_options(settings), platform_topics(args.partitions),
                                         replication_factor=args.replication_factor))
     print("\n".join(f"created {name}" for name in created) or "every topic exists already")
+    return 0
+
+
+def _acls(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab import acls
+    from schuldenlab.state import with_running_platform
+
+    accesses = acls.platform_access(SERVICES, acls.consumed_topics(SERVICES))
+    if not args.apply:
+        print(acls.kafka_acls_commands(accesses, principal_prefix=args.principal_prefix), end="")
+        return 0
+    wanted = [acl for access in accesses for acl in acls.required_acls(access, principal_prefix=args.principal_prefix)]
+    try:
+        count = asyncio.run(acls.apply_acls(with_running_platform(settings), wanted))
+    except acls.AclError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{count} ACLs in place for {len(accesses)} service principals")
     return 0
 
 
@@ -102,8 +121,15 @@ def parser() -> argparse.ArgumentParser:
     tok.set_defaults(func=_token)
     top = sub.add_parser("topics", help="create the platform's topics on the configured Kafka (idempotent)")
     top.add_argument("--partitions", type=int, default=6)
-    top.add_argument("--replication-factor", type=int, default=1)
+    top.add_argument("--replication-factor", type=int, default=None,
+                     help="replicas per partition (default: 3, or the number of brokers if fewer)")
     top.set_defaults(func=_topics)
+    acl = sub.add_parser("acls", help="print (or --apply) the Kafka ACLs each service's principal needs")
+    acl.add_argument("--apply", action="store_true",
+                     help="add them on the configured cluster, as the user of SCHULDENLAB_KAFKA_SASL_USERNAME")
+    acl.add_argument("--principal-prefix", default="",
+                     help="prefix of the services' user names, e.g. 'schuldenlab-' for User:schuldenlab-catalogue")
+    acl.set_defaults(func=_acls)
     sub.add_parser("demo", help="walk the known proven projects through a running platform").set_defaults(func=_demo)
     ev = sub.add_parser("events", help="follow the platform's events as they are published")
     ev.add_argument("--topic", action="append", help="only this topic (repeatable)")

@@ -6,17 +6,19 @@ import json
 import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from schuldenlab.state import with_running_platform
 from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
 from servicekit.consumer import dead_letter_topic
+from servicekit.kafka import client_options, producer_options
 
 
 async def follow_events(settings: Settings, *, topics: list[str] | None, from_beginning: bool) -> int:
     settings = with_running_platform(settings)
     consumer = AIOKafkaConsumer(*(topics or [spec.topic for spec in EVENTS]),
-                                bootstrap_servers=settings.require_kafka(), group_id=None,
+                                **client_options(settings, client_id="schuldenlab-events"), group_id=None,
                                 auto_offset_reset="earliest" if from_beginning else "latest")
     await consumer.start()
     try:
@@ -30,10 +32,24 @@ async def follow_events(settings: Settings, *, topics: list[str] | None, from_be
     return 0
 
 
-async def _assign_all(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+async def topic_partitions(client: dict, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic`, asked of the cluster (a consumer knows only the topics it subscribed to)."""
+    admin = AIOKafkaAdminClient(**client)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    for entry in described:
+        if (entry.get("topic") or entry.get("name")) == topic and not entry.get("error_code"):
+            return sorted(TopicPartition(topic, p.get("partition", p.get("partition_index")))
+                          for p in entry["partitions"])
+    return []
+
+
+async def _assign_all(consumer: AIOKafkaConsumer, settings: Settings, topic: str) -> list[TopicPartition]:
     """Assign every partition of `topic` to this consumer: operator commands never join a group."""
-    await consumer.topics()  # refreshes metadata
-    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    partitions = await topic_partitions(client_options(settings), topic)
     consumer.assign(partitions)
     return partitions
 
@@ -54,11 +70,12 @@ async def _read_all(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
 async def list_dead_letters(settings: Settings, service: str) -> int:
     settings = with_running_platform(settings)
     topic = dead_letter_topic(service)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.require_kafka(), group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings, client_id="schuldenlab-dlq"), group_id=None,
+                                enable_auto_commit=False)
     await consumer.start()
     count = 0
     try:
-        partitions = await _assign_all(consumer, topic)
+        partitions = await _assign_all(consumer, settings, topic)
         await consumer.seek_to_beginning(*partitions)
         async for record in _read_all(consumer, partitions):
             h = {k: v.decode(errors="replace") for k, v in record.headers}
@@ -77,15 +94,14 @@ async def replay_dead_letters(settings: Settings, service: str) -> int:
     settings = with_running_platform(settings)
     topic = dead_letter_topic(service)
     # The group only keeps how far replay got (committed offsets); it is never joined.
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.require_kafka(), group_id=f"{service}.dlq-replay",
-                                enable_auto_commit=False)
-    producer = AIOKafkaProducer(bootstrap_servers=settings.require_kafka(), acks="all",
-                                enable_idempotence=settings.kafka_idempotence)
+    consumer = AIOKafkaConsumer(**client_options(settings, client_id="schuldenlab-dlq"),
+                                group_id=f"{service}.dlq-replay", enable_auto_commit=False)
+    producer = AIOKafkaProducer(**producer_options(settings, client_id="schuldenlab-dlq"))
     await consumer.start()
     await producer.start()
     replayed = 0
     try:
-        partitions = await _assign_all(consumer, topic)
+        partitions = await _assign_all(consumer, settings, topic)
         for tp in partitions:
             committed = await consumer.committed(tp)
             if committed is None:

@@ -19,6 +19,7 @@ from schuldenlab.services import SERVICES
 from schuldenlab.state import clear_running, write_running
 from servicekit.auth import issue_token
 from servicekit.config import Settings
+from servicekit.kafka import client_options
 
 # Tansu admits a consumer to its group only after half the session timeout, and sits out the whole
 # fetch wait even when records arrive (Kafka answers such a long poll at once): shorter for both.
@@ -86,7 +87,10 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
         with embedded_database(settings) as (database_url, db_embedded), \
                 embedded_broker(settings) as (bootstrap, kafka_embedded):
             idempotence = settings.kafka_idempotence and not kafka_embedded
-            asyncio.run(ensure_topics(bootstrap, platform_topics()))
+            # The operator's login (the general SCHULDENLAB_KAFKA_* settings) checks the topics; the
+            # embedded broker needs none.
+            admin = {"bootstrap_servers": bootstrap} if kafka_embedded else client_options(settings)
+            asyncio.run(ensure_topics(admin, platform_topics()))
             for line in asyncio.run(migrate_all(database_url)):
                 print(f"  migrated {line}")
             env = {**os.environ, "SCHULDENLAB_HOME": str(settings.home), "SCHULDENLAB_DATABASE_URL": database_url,

@@ -14,6 +14,7 @@ from schuldenlab_contracts.cloudevents import KafkaRecord
 from schuldenlab_contracts.registry import EVENTS, by_topic
 from servicekit.config import Settings
 from servicekit.consumer import DeadLetter, ReceivedRecord, dead_letter_topic
+from servicekit.kafka import bootstrap_servers, faststream_security
 from servicekit.metrics import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,13 @@ log = logging.getLogger(__name__)
 def create_broker(settings: Settings, service: str) -> KafkaBroker:
     """acks=all always; idempotence on unless switched off (the embedded broker cannot do it)."""
     return KafkaBroker(
-        settings.require_kafka(),
+        bootstrap_servers(settings),
+        security=faststream_security(settings.kafka_security),
         client_id=f"schuldenlab-{service}",
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
+        # Topics are the operator's (`schuldenlab topics`, `up`): a service needs no CREATE on the cluster.
+        allow_auto_create_topics=False,
         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)],
         description=f"SchuldenlabNL {service} service",
         graceful_timeout=10.0,

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import ssl
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SERVICE_PORTS: dict[str, int] = {"catalogue": 8001, "assessment": 8002, "partnering": 8003, "notifications": 8004}
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 
 class ConfigError(ValueError):
@@ -39,17 +43,129 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type = floa
     return value
 
 
+def service_env(env: Mapping[str, str], service: str) -> tuple[dict[str, str], dict[str, str]]:
+    """`env` with one service's own values in place: SCHULDENLAB_<SERVICE>_KAFKA_* and _DATABASE_URL win.
+
+    Returns the resolved variables and, for each one taken from a per-service variable, that
+    variable's name, so an error names what the operator actually wrote.
+    """
+    prefix = f"SCHULDENLAB_{service.upper()}_"
+    resolved, sources = dict(env), {}
+    for name, value in env.items():
+        rest = name[len(prefix):] if name.startswith(prefix) else ""
+        if rest.startswith("KAFKA_") or rest == "DATABASE_URL":
+            resolved[f"SCHULDENLAB_{rest}"] = value
+            sources[f"SCHULDENLAB_{rest}"] = name
+    return resolved, sources
+
+
+def _check_tls_files(files: Mapping[str, str | None], named: Callable[[str], str]) -> None:
+    """Load the CA, certificate and key once now, so a wrong file is one line naming it, not a traceback later."""
+    context = ssl.create_default_context()
+    if files["SSL_CAFILE"]:
+        try:
+            context.load_verify_locations(cafile=files["SSL_CAFILE"])
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{named('SCHULDENLAB_KAFKA_SSL_CAFILE')}={files['SSL_CAFILE']!r}: not a PEM CA "
+                              f"certificate ({exc})") from None
+    if files["SSL_CERTFILE"] and files["SSL_KEYFILE"]:
+        try:  # the certificate alone first, so a failure below is the key's
+            ssl.create_default_context().load_verify_locations(cafile=files["SSL_CERTFILE"])
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{named('SCHULDENLAB_KAFKA_SSL_CERTFILE')}={files['SSL_CERTFILE']!r}: not a PEM "
+                              f"certificate ({exc})") from None
+        try:
+            context.load_cert_chain(files["SSL_CERTFILE"], files["SSL_KEYFILE"])
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"{named('SCHULDENLAB_KAFKA_SSL_KEYFILE')}={files['SSL_KEYFILE']!r}: not the PEM "
+                              f"private key of the certificate in SCHULDENLAB_KAFKA_SSL_CERTFILE ({exc})") from None
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How Kafka clients authenticate and encrypt (SPEC 5.1); turned into client options by servicekit.kafka."""
+
+    protocol: str = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    @property
+    def uses_sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], sources: Mapping[str, str] | None = None) -> KafkaSecurity:
+        sources = sources or {}
+
+        def named(var: str) -> str:
+            return sources.get(var, var)
+
+        def get(suffix: str) -> str | None:
+            return env.get(f"SCHULDENLAB_KAFKA_{suffix}") or None
+
+        protocol = (get("SECURITY_PROTOCOL") or "PLAINTEXT").upper()
+        if protocol not in SECURITY_PROTOCOLS:
+            var = named("SCHULDENLAB_KAFKA_SECURITY_PROTOCOL")
+            raise ConfigError(f"{var}={env.get('SCHULDENLAB_KAFKA_SECURITY_PROTOCOL')!r}: expected one of "
+                              f"{', '.join(SECURITY_PROTOCOLS)}")
+        mechanism = get("SASL_MECHANISM")
+        username, password = get("SASL_USERNAME"), get("SASL_PASSWORD")
+        if protocol.startswith("SASL_"):
+            mechanism = (mechanism or "").upper()
+            if mechanism not in SASL_MECHANISMS:
+                var = named("SCHULDENLAB_KAFKA_SASL_MECHANISM")
+                given = f"={get('SASL_MECHANISM')!r}" if get("SASL_MECHANISM") else " is not set"
+                raise ConfigError(f"{var}{given}: SCHULDENLAB_KAFKA_SECURITY_PROTOCOL={protocol} needs one of "
+                                  f"{', '.join(SASL_MECHANISMS)}")
+            for suffix, value in (("SASL_USERNAME", username), ("SASL_PASSWORD", password)):
+                if not value:
+                    raise ConfigError(f"{named('SCHULDENLAB_KAFKA_' + suffix)} is not set: "
+                                      f"SCHULDENLAB_KAFKA_SECURITY_PROTOCOL={protocol} needs it")
+        else:
+            for suffix in ("SASL_MECHANISM", "SASL_USERNAME", "SASL_PASSWORD"):
+                if get(suffix):
+                    raise ConfigError(f"{named('SCHULDENLAB_KAFKA_' + suffix)} is set but "
+                                      f"SCHULDENLAB_KAFKA_SECURITY_PROTOCOL={protocol} does not use SASL "
+                                      "(SASL_PLAINTEXT or SASL_SSL does)")
+            mechanism = None
+        files = {suffix: get(suffix) for suffix in ("SSL_CAFILE", "SSL_CERTFILE", "SSL_KEYFILE")}
+        for suffix, path in files.items():
+            var = named("SCHULDENLAB_KAFKA_" + suffix)
+            if path and protocol not in ("SSL", "SASL_SSL"):
+                raise ConfigError(f"{var} is set but SCHULDENLAB_KAFKA_SECURITY_PROTOCOL={protocol} does not use "
+                                  "TLS (SSL or SASL_SSL does)")
+            if path and not os.access(path, os.R_OK):
+                raise ConfigError(f"{var}={path!r}: no readable file there")
+        if bool(files["SSL_CERTFILE"]) != bool(files["SSL_KEYFILE"]):
+            missing = "SSL_KEYFILE" if files["SSL_CERTFILE"] else "SSL_CERTFILE"
+            raise ConfigError(f"{named('SCHULDENLAB_KAFKA_' + missing)} is not set: a client certificate "
+                              "needs both SCHULDENLAB_KAFKA_SSL_CERTFILE and SCHULDENLAB_KAFKA_SSL_KEYFILE")
+        _check_tls_files(files, named)
+        return cls(protocol=protocol, sasl_mechanism=mechanism, sasl_username=username if mechanism else None,
+                   sasl_password=password if mechanism else None, ssl_cafile=files["SSL_CAFILE"],
+                   ssl_certfile=files["SSL_CERTFILE"], ssl_keyfile=files["SSL_KEYFILE"])
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service process or the CLI needs to know; see the README's configuration table."""
 
     home: Path
-    database_url: str | None
+    database_url: str | None = field(repr=False)  # may hold a password
     kafka_bootstrap_servers: str | None
     kafka_idempotence: bool = True
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     kafka_session_timeout_ms: int = 10_000
     kafka_fetch_max_wait_ms: int = 500
-    jwt_secret: str | None = None
+    jwt_secret: str | None = field(default=None, repr=False)
     bind_host: str = "127.0.0.1"
     ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
     outbox_poll_interval: float = 1.0
@@ -58,19 +174,24 @@ class Settings:
     consumer_backoff_max: float = 5.0
     migrate_on_start: bool = True
     log_level: str = "INFO"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)  # every SCHULDENLAB_*, secrets too
+    service: str | None = None  # whose per-service values (SCHULDENLAB_<SERVICE>_...) are in force
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *, service: str | None = None) -> Settings:
         env = os.environ if env is None else env
+        sources: dict[str, str] = {}
+        if service is not None:
+            env, sources = service_env(env, service)
         ports = dict(SERVICE_PORTS)
-        for service in SERVICE_PORTS:
-            ports[service] = int(_number(env, f"SCHULDENLAB_{service.upper()}_PORT", ports[service], int))
+        for name in SERVICE_PORTS:
+            ports[name] = int(_number(env, f"SCHULDENLAB_{name.upper()}_PORT", ports[name], int))
         return cls(
             home=Path(env.get("SCHULDENLAB_HOME") or ".schuldenlab").resolve(),
             database_url=env.get("SCHULDENLAB_DATABASE_URL") or None,
             kafka_bootstrap_servers=env.get("SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS") or None,
             kafka_idempotence=_bool(env, "SCHULDENLAB_KAFKA_IDEMPOTENCE", True),
+            kafka_security=KafkaSecurity.from_env(env, sources),
             kafka_session_timeout_ms=int(_number(env, "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS", 10_000, int)),
             kafka_fetch_max_wait_ms=int(_number(env, "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS", 500, int)),
             jwt_secret=env.get("SCHULDENLAB_JWT_SECRET") or None,
@@ -83,7 +204,18 @@ class Settings:
             migrate_on_start=_bool(env, "SCHULDENLAB_MIGRATE_ON_START", True),
             log_level=(env.get("SCHULDENLAB_LOG_LEVEL") or "INFO").upper(),
             extra={k: v for k, v in env.items() if k.startswith("SCHULDENLAB_")},
+            service=service,
         )
+
+    def for_service(self, service: str) -> Settings:
+        """These settings with one service's own values (its Kafka principal, its database URL) in force."""
+        if self.service == service:
+            return self
+        own = Settings.from_env(self.extra, service=service)
+        return replace(self, service=service, database_url=own.database_url,
+                       kafka_bootstrap_servers=own.kafka_bootstrap_servers, kafka_idempotence=own.kafka_idempotence,
+                       kafka_security=own.kafka_security, kafka_session_timeout_ms=own.kafka_session_timeout_ms,
+                       kafka_fetch_max_wait_ms=own.kafka_fetch_max_wait_ms)
 
     def require_database_url(self) -> str:
         if not self.database_url:

@@ -2,8 +2,9 @@
 
 The offset of a message is committed only after its effect (and its inbox row) has committed, or
 after it went to the dead-letter topic. On a compacted (state) topic only a record newer than the
-last one applied for its key reaches the handler. A message that does not match its contract goes to the
-dead-letter topic at once: retrying cannot make it valid.
+last one applied for its key reaches the handler. A message that does not match its contract (one whose
+ce_source is not the producer of its topic, too) goes to the dead-letter topic at once: retrying cannot
+make it valid.
 """
 
 from __future__ import annotations
@@ -102,6 +103,11 @@ class EventConsumer:
             handler = self._handlers.get(event.type)
             payload = parse_payload(event) if handler is not None and event.data is not None else None
         except ContractViolation as exc:
+            # The contracts check the envelope, including that ce_source names the producer of the
+            # record's topic (see from_kafka_record for why the check lives there). A mismatch there
+            # is a record someone other than that producer wrote: worth a look, hence WARNING.
+            log.warning("%s: %s[%s]@%s breaks its contract (%s); dead-lettering to %s", self.service,
+                        record.topic, record.partition, record.offset, exc, dead_letter_topic(self.service))
             await self._send_to_dead_letter(record, exc, attempts=0, ce_type="invalid")
             return Outcome.DEAD_LETTERED
         if handler is None:

@@ -45,7 +45,8 @@ class ServiceRuntime:
 
     def __init__(self, definition: ServiceDefinition, settings: Settings) -> None:
         self.definition = definition
-        self.settings = settings
+        # Its own Kafka principal and database URL, where SCHULDENLAB_<SERVICE>_... give them.
+        self.settings = settings = settings.for_service(definition.name)
         self.schema = definition.name
         self.dsn = settings.require_database_url()
         self.broker = create_broker(settings, definition.name)

@@ -10,6 +10,28 @@ from pathlib import Path
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--apache-kafka", action="store_true",
+                     help="run the broker tests on a three-broker Apache Kafka cluster with SASL and ACLs "
+                          "(the tier `make test-kafka` runs) instead of one embedded broker per test")
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory):
+    """The Apache Kafka cluster of this test session (started on first use, stopped at the end)."""
+    from schuldenlab.services import SERVICES
+    from tests.support.apache_kafka import KafkaCluster, prepare_platform
+
+    cluster = KafkaCluster(tmp_path_factory.mktemp("apache-kafka"), services=SERVICES)
+    try:
+        cluster.start()
+        print(f"\nApache Kafka cluster of {cluster.size} brokers up in {cluster.started_in:.1f} s")
+        prepare_platform(cluster)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def postgres_dsn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """DSN of the test server: $SCHULDENLAB_TEST_DATABASE_URL, else an embedded PostgreSQL."""
@@ -53,14 +75,24 @@ def fresh_database(postgres_dsn: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def fresh_kafka(tmp_path: os.PathLike[str]) -> Iterator[str]:
-    """A broker of its own for one test, with the platform's topics: no test sees another's events."""
+def fresh_kafka(request: pytest.FixtureRequest, tmp_path: os.PathLike[str]) -> Iterator[str]:
+    """A broker of its own for one test, with the platform's topics: no test sees another's events.
+
+    With --apache-kafka: the session's cluster, its topics deleted and created anew for this test.
+    """
     import asyncio
+
+    if request.config.getoption("--apache-kafka"):
+        from tests.support.apache_kafka import fresh_topics
+
+        cluster = request.getfixturevalue("apache_kafka")
+        yield asyncio.run(fresh_topics(cluster))
+        return
 
     from schuldenlab.embedded.kafka import EmbeddedKafka
     from schuldenlab.embedded.topics import ensure_topics
     from schuldenlab.infrastructure import platform_topics
 
     with EmbeddedKafka(log_path=Path(tmp_path) / "tansu.log") as broker:
-        asyncio.run(ensure_topics(broker.bootstrap_servers, platform_topics()))
+        asyncio.run(ensure_topics({"bootstrap_servers": broker.bootstrap_servers}, platform_topics()))
         yield broker.bootstrap_servers

@@ -225,6 +225,17 @@ def from_kafka_record(
         raise ContractViolation(
             "ce_type", f"{ce_type!r} belongs on topic {spec.topic!r}, not on {topic!r}"
         )
+    # The producer is part of the envelope (SPEC §3: ce_source is the producing service), so it is
+    # checked here, beside the type-on-its-topic check, rather than in the platform's runtime: every
+    # reader of these contracts, an integrator's as much as a service's, then refuses an event that
+    # claims another origin, and the rule lives where the registry that names each producer lives.
+    # The header is no credential (whoever may write a topic may write any ce_source); the broker's
+    # ACLs decide who writes. This is the second line: it catches a hand-made or misrouted record.
+    if attrs["ce_source"] != spec.ce_source:
+        raise ContractViolation(
+            "ce_source",
+            f"expected {spec.ce_source!r} (the producer of {ce_type!r}), got {attrs['ce_source']!r}",
+        )
 
     content_type = attrs.get("content-type")
     # Parameters such as "; charset=utf-8" are allowed; the media type itself must be JSON.

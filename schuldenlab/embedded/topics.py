@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
@@ -16,20 +17,34 @@ class TopicSpec:
     name: str
     partitions: int = 3
     compacted: bool = False
+    configs: Mapping[str, str] = field(default_factory=dict)  # further topic configs, for a real Kafka
+
+
+def topic_configs(spec: TopicSpec, replication_factor: int) -> dict[str, str]:
+    """What a topic is created with: compaction where asked, and writes that survive one lost broker.
+
+    With three replicas or more, acks=all waits for two of them (min.insync.replicas=2): one broker
+    may fail without refusing writes or losing an acknowledged one.
+    """
+    configs = {"cleanup.policy": "compact"} if spec.compacted else {}
+    if replication_factor >= 3:
+        configs["min.insync.replicas"] = "2"
+    return configs | dict(spec.configs)
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Sequence[TopicSpec], *, replication_factor: int = 1
+    client: Mapping[str, Any], topics: Sequence[TopicSpec], *, replication_factor: int | None = None
 ) -> list[str]:
     """Create the topics that do not exist yet; return the names this call created.
 
     Tansu (the embedded broker) accepts and stores any topic config, returning it from
     DescribeConfigs, but its memory engine neither compacts nor validates: unknown keys,
     a replication factor above the broker count, 0 partitions and odd names all pass.
-    So only `cleanup.policy` is sent, and validation is up to the TopicSpec author; a real
-    Kafka enforces it.
+    So the embedded broker gets `cleanup.policy` alone, and validation is up to the TopicSpec author;
+    a real Kafka enforces it. `client` is the admin client's options (`servicekit.kafka.client_options`).
+    Without a replication factor, topics get three replicas, or one per broker on a smaller cluster.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="schuldenlab-topics")
+    admin = AIOKafkaAdminClient(**{"client_id": "schuldenlab-topics", **client})
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -39,12 +54,14 @@ async def ensure_topics(
                 missing.setdefault(spec.name, spec)
         if not missing:
             return []
+        if replication_factor is None:
+            replication_factor = min(3, len((await admin.describe_cluster())["brokers"]))
         new_topics = [
             NewTopic(
                 spec.name,
                 spec.partitions,
                 replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if spec.compacted else {},
+                topic_configs=topic_configs(spec, replication_factor),
             )
             for spec in missing.values()
         ]

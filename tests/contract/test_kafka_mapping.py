@@ -141,6 +141,7 @@ def test_headers_may_be_given_as_a_mapping_of_str_or_bytes(submitted):
         ("ce_specversion", b"0.3", "expected '1.0'"),
         ("ce_type", b"nl.schuldenlab.project.exploded.v1", "unknown ce_type"),
         ("ce_type", b"nl.schuldenlab.lab.formed.v1", "belongs on topic 'partnering.lab-formed.v1'"),
+        ("ce_source", b"/schuldenlab/notifications", "expected '/schuldenlab/catalogue'"),
         ("ce_time", b"yesterday", "not an RFC 3339 timestamp"),
         ("ce_time", b"2025-03-14T09:30:00", "no UTC offset"),
         ("ce_id", b"evt-1", "not a UUID"),
@@ -161,6 +162,17 @@ def test_a_ce_type_on_the_wrong_topic_is_a_violation(submitted):
     with pytest.raises(ContractViolation, match="belongs on topic") as caught:
         _read(record, topic="assessment.project-assessed.v1")
     assert caught.value.field == "ce_type"
+
+
+def test_an_event_claiming_another_producer_than_its_topics_is_a_violation(samples):
+    # The case that matters: a verdict written by anyone but assessment must not read as one.
+    for payload in samples.values():
+        record = to_kafka_record(new_event(payload))
+        with pytest.raises(ContractViolation) as caught:
+            _read(record, headers=_replace(record.headers, "ce_source", b"/schuldenlab/notifications"))
+        expected = f"/schuldenlab/{by_model(type(payload)).source}"
+        assert caught.value.field == "ce_source"
+        assert f"expected {expected!r}" in caught.value.reason and "/schuldenlab/notifications" in caught.value.reason
 
 
 @pytest.mark.parametrize(

@@ -145,8 +145,8 @@ async def test_ensure_topics_creates_only_missing(kafka_bootstrap: str) -> None:
         TopicSpec(f"test.events-{suffix}.v1"),
         TopicSpec(f"test.feed-{suffix}.v1", partitions=1, compacted=True),
     ]
-    assert sorted(await ensure_topics(kafka_bootstrap, specs)) == sorted(s.name for s in specs)
-    assert await ensure_topics(kafka_bootstrap, specs) == []
+    assert sorted(await ensure_topics({"bootstrap_servers": kafka_bootstrap}, specs)) == sorted(s.name for s in specs)
+    assert await ensure_topics({"bootstrap_servers": kafka_bootstrap}, specs) == []
 
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     await admin.start()
@@ -166,7 +166,7 @@ async def test_ensure_topics_creates_only_missing(kafka_bootstrap: str) -> None:
 
 async def test_message_round_trip_keeps_key_and_headers(kafka_bootstrap: str) -> None:
     topic = f"test.roundtrip-{uuid.uuid4().hex[:8]}.v1"
-    await ensure_topics(kafka_bootstrap, [TopicSpec(topic)])
+    await ensure_topics({"bootstrap_servers": kafka_bootstrap}, [TopicSpec(topic)])
     headers = [("ce_id", uuid.uuid4().hex.encode()), ("content-type", b"application/json")]
 
     # Tansu has no InitProducerId, so the idempotent producer must stay off.

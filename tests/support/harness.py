@@ -34,6 +34,8 @@ def service_settings(database_url: str, kafka: str, home: Path, **overrides: str
         # The embedded broker lets a consumer join only after half the session timeout.
         "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "2000",
         "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS": "50",
+        # On Apache Kafka: the login, idempotence on, Kafka's own session-timeout floor.
+        **getattr(kafka, "env", {}),
         **overrides,
     }
     return Settings.from_env(env)

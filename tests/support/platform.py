@@ -40,7 +40,7 @@ class Platform:
         self.output: list[str] = []
         self.ready_after = self._read_until("operator token")
         self.token = self.process.stdout.readline().strip()
-        self.kafka = re.search(r"kafka\s+embedded \(memory only\) (\S+)", "".join(self.output)).group(1)
+        self.kafka = re.search(r"kafka\s+(?:embedded \(memory only\) )?(\S+)", "".join(self.output)).group(1)
 
     def _read_until(self, marker: str, timeout: float = 120) -> float:
         deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""A minimal service for testing the runtime: it records an effect per ProjectSubmitted, or fails on demand."""
+"""A minimal service for testing the runtime: it records an effect per event it handles, or fails on demand."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
+from schuldenlab_contracts.events import CatalogueProject, ProjectAssessed, ProjectSubmitted
 from schuldenlab_contracts.registry import by_model
 from servicekit.service import ServiceDefinition
 from servicekit.uow import UnitOfWork
@@ -38,8 +38,14 @@ def definition(behaviour: Behaviour) -> ServiceDefinition:
         behaviour.calls.append(name)
         await uow.conn.execute("INSERT INTO effects (event_id, name) VALUES ($1, $2)", event.id, name)
 
+    async def on_assessed(payload: ProjectAssessed, event, uow: ProbeUnitOfWork) -> None:
+        name = f"{payload.verdict}: {payload.rationale}"
+        behaviour.calls.append(name)
+        await uow.conn.execute("INSERT INTO effects (event_id, name) VALUES ($1, $2)", event.id, name)
+
     return ServiceDefinition(
         name=NAME, description="runtime test probe", migrations_package="tests.integration.runtime.probe_migrations",
         uow_factory=ProbeUnitOfWork,
-        handlers={by_model(ProjectSubmitted).ce_type: on_submitted, by_model(CatalogueProject).ce_type: on_feed},
+        handlers={by_model(ProjectSubmitted).ce_type: on_submitted, by_model(CatalogueProject).ce_type: on_feed,
+                  by_model(ProjectAssessed).ce_type: on_assessed},
     )

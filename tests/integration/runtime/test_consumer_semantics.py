@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schuldenlab.embedded.topics import TopicSpec, ensure_topics
+from schuldenlab.embedded.topics import TopicSpec
+from schuldenlab.operations import topic_partitions
 from schuldenlab_contracts.cloudevents import new_event, tombstone
-from schuldenlab_contracts.events import CatalogueProject
+from schuldenlab_contracts.events import CatalogueProject, ProjectAssessed, Verdict
 from schuldenlab_contracts.registry import by_model
 from tests.contract.samples import sample_payloads
 from tests.integration.runtime.probe import Behaviour
 from tests.integration.runtime.support import effects, event_for, record_of, running_probe
 from tests.support.harness import eventually, service_settings
-from tests.support.kafka import produce, read_topic
+from tests.support.kafka import create_topics, kafka_options, produce, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +27,7 @@ TOPIC = "catalogue.project-submitted.v1"
 
 @pytest.fixture
 async def probe_topics(fresh_kafka):
-    await ensure_topics(fresh_kafka, [TopicSpec("probe.dlq.v1", partitions=1)])
+    await create_topics(fresh_kafka, [TopicSpec("probe.dlq.v1", partitions=1)])
     return fresh_kafka
 
 
@@ -103,11 +105,10 @@ async def test_a_failing_handler_does_not_commit_its_offset_and_the_message_is_r
 
 async def _committed_offsets(bootstrap: str, group: str) -> dict[TopicPartition, int]:
     """The group's committed offsets, read without joining the group (assign, never subscribe)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**kafka_options(bootstrap), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [TopicPartition(TOPIC, p) for p in consumer.partitions_for_topic(TOPIC) or ()]
+        partitions = await topic_partitions(kafka_options(bootstrap), TOPIC)
         return {tp: (await consumer.committed(tp)) or -1 for tp in partitions}
     finally:
         await consumer.stop()
@@ -141,3 +142,29 @@ async def test_a_stale_state_record_does_not_undo_a_newer_one_on_a_compacted_top
             await send(probe_topics, event)
         await eventually(lambda: _has(fresh_database, "Weer opgenomen"))
     assert await effects(fresh_database) == [project.name, "tombstone", "Weer opgenomen"]
+
+
+async def test_a_verdict_claiming_another_producer_is_dead_lettered_unapplied_and_the_partition_moves_on(
+        fresh_database, probe_topics, tmp_path, caplog):
+    # What a plain Kafka client could send before the ACLs: a hand-made "proven" for a project nobody assessed.
+    verdict = sample_payloads()[ProjectAssessed].model_copy(update={"rationale": "Vervalst"})
+    assert verdict.verdict is Verdict.PROVEN
+    record = record_of(new_event(verdict))
+    forged = [(k, b"/schuldenlab/notifications" if k == "ce_source" else v) for k, v in record.headers]
+    genuine = new_event(verdict.model_copy(update={"verdict": Verdict.REJECTED, "rationale": "Echt"}))
+    settings = service_settings(fresh_database, probe_topics, tmp_path)
+    behaviour = Behaviour()
+    with caplog.at_level(logging.WARNING, logger="servicekit.consumer"):
+        async with running_probe(settings, behaviour):
+            # Same key, so the same partition: the forged record sits right before the genuine one.
+            await produce(probe_topics, record.topic, key=record.key, value=record.value, headers=forged)
+            await send(probe_topics, genuine)
+            await eventually(lambda: _has(fresh_database, "rejected: Echt"))
+    assert await effects(fresh_database) == ["rejected: Echt"]
+    assert behaviour.calls == ["rejected: Echt"]  # the handler never saw the forged verdict
+    [letter] = await read_topic(probe_topics, "probe.dlq.v1", expect=1)
+    headers = {k: v.decode() for k, v in letter.headers}
+    assert letter.value == record.value and headers["ce_source"] == "/schuldenlab/notifications"
+    assert headers["dlq_error_field"] == "ce_source" and headers["dlq_attempts"] == "0"
+    assert "expected '/schuldenlab/assessment'" in headers["dlq_error"]
+    assert any("ce_source" in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)

@@ -7,7 +7,7 @@ import pytest
 from schuldenlab.operations import list_dead_letters, replay_dead_letters
 from servicekit.config import Settings
 from tests.integration.runtime.support import event_for, record_of
-from tests.support.kafka import produce, read_topic
+from tests.support.kafka import endpoint_env, produce, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -17,8 +17,8 @@ async def test_replay_sends_each_dead_letter_back_to_its_topic_once(fresh_kafka,
     headers = [*record.headers, ("dlq_error", b"RuntimeError: database down"),
                ("dlq_original_topic", record.topic.encode()), ("dlq_attempts", b"5")]
     await produce(fresh_kafka, "assessment.dlq.v1", key=record.key, value=record.value, headers=headers)
-    settings = Settings.from_env({"SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": fresh_kafka,
-                                  "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false"})
+    settings = Settings.from_env({"SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
+                                  **endpoint_env(fresh_kafka)})
 
     assert await list_dead_letters(settings, "assessment") == 0
     listed = capsys.readouterr()

@@ -36,7 +36,7 @@ async def test_every_service_serves_health_metrics_and_api_documents(service, fr
 async def test_readiness_reports_a_broker_that_is_gone(fresh_database, tmp_path):
     broker = EmbeddedKafka()
     bootstrap = broker.start()
-    await ensure_topics(bootstrap, platform_topics())
+    await ensure_topics({"bootstrap_servers": bootstrap}, platform_topics())
     try:
         async with running_service("catalogue", service_settings(fresh_database, bootstrap, tmp_path)) as svc:
             assert (await svc.client.get("/health/ready")).status_code == 200

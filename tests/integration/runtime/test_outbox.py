@@ -17,7 +17,7 @@ from servicekit.outbox import OutboxRelay
 from servicekit.service import apply_migrations
 from tests.integration.runtime.support import event_for
 from tests.support.harness import running_service, service_settings
-from tests.support.kafka import read_topic
+from tests.support.kafka import kafka_options, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ class KafkaPublish:
     """The relay's publish function with a plain aiokafka producer."""
 
     def __init__(self, bootstrap: str) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+        self.producer = AIOKafkaProducer(**kafka_options(bootstrap), acks="all")
 
     async def __call__(self, record: KafkaRecord) -> None:
         await self.producer.send_and_wait(record.topic, value=record.value, key=record.key,
