@@ -19,9 +19,12 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from schuldenlab.services import load_definition
+    from servicekit.kafka import check_connection
     from servicekit.runner import serve
     from servicekit.service import create_app
 
+    # Before anything starts: a wrong Kafka setting is one line naming it (main prints it), not a traceback.
+    asyncio.run(check_connection(settings.for_service(args.service)))
     app = create_app(load_definition(args.service), settings)
     serve(app, host=settings.bind_host, port=settings.ports[args.service], log_level=settings.log_level)
     return 0

@@ -217,6 +217,14 @@ class Settings:
                        kafka_security=own.kafka_security, kafka_session_timeout_ms=own.kafka_session_timeout_ms,
                        kafka_fetch_max_wait_ms=own.kafka_fetch_max_wait_ms)
 
+    def variable(self, rest: str) -> str:
+        """The variable an operator set for `rest` (KAFKA_SASL_PASSWORD, say): the service's own or the general."""
+        if self.service:
+            own = f"SCHULDENLAB_{self.service.upper()}_{rest}"
+            if own in self.extra:
+                return own
+        return f"SCHULDENLAB_{rest}"
+
     def require_database_url(self) -> str:
         if not self.database_url:
             raise ConfigError("SCHULDENLAB_DATABASE_URL is not set (`schuldenlab up` sets it for its services)")

@@ -7,9 +7,13 @@ cluster that needs SASL_SSL is reached the same way by all of them.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import ssl
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.helpers import create_ssl_context
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
@@ -72,31 +76,98 @@ def faststream_security(security: KafkaSecurity) -> BaseSecurity | None:
     return None
 
 
-def explain_connection_error(exc: BaseException, settings: Settings) -> ConfigError | None:
+async def check_connection(settings: Settings) -> None:
+    """Log in and start an (idempotent) producer once, so a wrong setting is one line naming it, not a traceback.
+
+    aiokafka reports a refused login, an unknown mechanism or a protocol mismatch only in its log and
+    then raises "Unable to bootstrap"; those log lines are caught here (and not printed) to name the
+    setting. A broker that refuses the idempotent producer answers InitProducerId with an error that
+    does not say why (the embedded broker: UnknownError): if a producer without idempotence then
+    starts, that was the cause.
+    """
+    options = producer_options(settings, client_id="schuldenlab-check")
+    with _client_log() as logged:
+        try:
+            await _start_and_stop(options)
+            return
+        except Exception as exc:
+            failure = exc
+        explained = explain_connection_error(failure, settings, logged)
+        if explained is None and settings.kafka_idempotence:
+            try:
+                await _start_and_stop({**options, "enable_idempotence": False})
+            except Exception:
+                pass
+            else:
+                explained = ConfigError(
+                    f"{settings.variable('KAFKA_IDEMPOTENCE')}=true: the broker at {settings.kafka_bootstrap_servers} "
+                    f"refuses the idempotent producer ({type(failure).__name__}: {failure}); set it to false for a "
+                    "broker without it (the embedded one)")
+    raise explained or ConfigError(
+        f"{settings.variable('KAFKA_BOOTSTRAP_SERVERS')}={settings.kafka_bootstrap_servers}: cannot start a producer "
+        f"there ({type(failure).__name__}: {failure})")
+
+
+async def _start_and_stop(options: dict[str, Any]) -> None:
+    producer = AIOKafkaProducer(**options)
+    try:
+        await producer.start()
+    finally:
+        await producer.stop()
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _client_log() -> Iterator[list[str]]:
+    """aiokafka's warnings and errors while the block runs, kept from the operator's terminal."""
+    logger = logging.getLogger("aiokafka")
+    capture, propagate = _Capture(), logger.propagate
+    logger.addHandler(capture)
+    logger.propagate = False
+    try:
+        yield capture.messages
+    finally:
+        logger.removeHandler(capture)
+        logger.propagate = propagate
+
+
+def explain_connection_error(exc: BaseException, settings: Settings,
+                             logged: Sequence[str] = ()) -> ConfigError | None:
     """One line naming the setting behind a failure to start a Kafka client, where one setting explains it.
 
-    Returns None when the error is not one an operator fixes with a setting (a broker that is down,
-    say): that one keeps its own message.
+    `logged` is what aiokafka logged meanwhile (it keeps the cause of a failed bootstrap there).
+    Returns None when no one setting explains the error.
     """
     name = type(exc).__name__
-    text = str(exc)
+    said = " ".join([str(exc), *logged])
     servers = settings.kafka_bootstrap_servers
-    if name in ("UnsupportedVersionError", "UnsupportedForMessageFormatError") or (
-            settings.kafka_idempotence and "InitProducerId" in text):
-        if settings.kafka_idempotence:
-            return ConfigError(f"SCHULDENLAB_KAFKA_IDEMPOTENCE=true: the broker at {servers} refuses the idempotent "
-                               f"producer ({name}); set it to false for a broker without it")
-    if name in ("SaslAuthenticationFailedError", "AuthenticationFailedError", "IllegalSaslStateError"):
-        return ConfigError(f"SCHULDENLAB_KAFKA_SASL_USERNAME / _SASL_PASSWORD: the broker at {servers} refused the "
-                           f"login of {settings.kafka_security.sasl_username!r} "
-                           f"({settings.kafka_security.sasl_mechanism}): {text or name}")
-    if name == "UnsupportedSaslMechanismError" or ("mechanism" in text.lower() and "sasl" in text.lower()):
-        return ConfigError(f"SCHULDENLAB_KAFKA_SASL_MECHANISM={settings.kafka_security.sasl_mechanism}: the broker "
-                           f"at {servers} does not offer it: {text or name}")
-    if isinstance(exc, ssl.SSLError):
-        return ConfigError(f"SCHULDENLAB_KAFKA_SSL_CAFILE / SCHULDENLAB_KAFKA_SECURITY_PROTOCOL: TLS with {servers} "
-                           f"failed: {exc}")
+    security = settings.kafka_security
+    var = settings.variable
+    if "SaslAuthenticationFailed" in said or name in ("SaslAuthenticationFailedError", "AuthenticationFailedError"):
+        return ConfigError(f"{var('KAFKA_SASL_USERNAME')} / {var('KAFKA_SASL_PASSWORD')}: the broker at {servers} "
+                           f"refused the login of {security.sasl_username!r} with {security.sasl_mechanism}")
+    if "UnsupportedSaslMechanism" in said:
+        return ConfigError(f"{var('KAFKA_SASL_MECHANISM')}={security.sasl_mechanism}: the broker at {servers} does "
+                           "not offer this mechanism")
+    if isinstance(exc, ssl.SSLError) or "SSL" in said or "certificate" in said.lower():
+        return ConfigError(f"{var('KAFKA_SSL_CAFILE')} / {var('KAFKA_SECURITY_PROTOCOL')}={security.protocol}: TLS "
+                           f"with {servers} failed: {said.strip()[:300]}")
     if name in ("TopicAuthorizationFailedError", "GroupAuthorizationFailedError", "ClusterAuthorizationFailedError"):
-        return ConfigError(f"SCHULDENLAB_KAFKA_SASL_USERNAME={settings.kafka_security.sasl_username!r} lacks an ACL "
-                           f"on {servers} ({name}); `schuldenlab acls` lists what each service needs")
+        return ConfigError(f"{var('KAFKA_SASL_USERNAME')}={security.sasl_username!r} lacks an ACL on {servers} "
+                           f"({name}); `schuldenlab acls` lists what each service needs")
+    if "Connect call failed" in said or "Name or service not known" in said:
+        return ConfigError(f"{var('KAFKA_BOOTSTRAP_SERVERS')}={servers}: no broker answers there")
+    if name == "KafkaConnectionError":
+        # Reached, but the broker hung up during the handshake: it speaks another protocol on that port.
+        return ConfigError(f"{var('KAFKA_SECURITY_PROTOCOL')}={security.protocol}: the broker at {servers} closed "
+                           "the connection during the handshake; does its listener expect another protocol "
+                           "(SASL_SSL, SASL_PLAINTEXT, SSL)?")
     return None

@@ -10,6 +10,16 @@ from pathlib import Path
 import pytest
 
 
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """What the Apache Kafka tier measured (start time, faults: lost / duplicated / recovery), at the end."""
+    from tests.support import apache_kafka
+
+    if apache_kafka.MEASURED:
+        terminalreporter.section("Apache Kafka tier: measurements")
+        for line in apache_kafka.MEASURED:
+            terminalreporter.write_line(line)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--apache-kafka", action="store_true",
                      help="run the broker tests on a three-broker Apache Kafka cluster with SASL and ACLs "
@@ -20,12 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory):
     """The Apache Kafka cluster of this test session (started on first use, stopped at the end)."""
     from schuldenlab.services import SERVICES
-    from tests.support.apache_kafka import KafkaCluster, prepare_platform
+    from tests.support.apache_kafka import KafkaCluster, measure, prepare_platform
 
     cluster = KafkaCluster(tmp_path_factory.mktemp("apache-kafka"), services=SERVICES)
     try:
         cluster.start()
-        print(f"\nApache Kafka cluster of {cluster.size} brokers up in {cluster.started_in:.1f} s")
+        measure(f"Apache Kafka cluster of {cluster.size} brokers (SASL, ACLs) up in {cluster.started_in:.1f} s")
         prepare_platform(cluster)
         yield cluster
     finally:

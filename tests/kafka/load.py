@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from tests.integration.catalogue.catalogue_support import dossier
+from tests.support.apache_kafka import measure
 from tests.support.kafka import read_topic
 
 SUBMITTED = "catalogue.project-submitted.v1"
@@ -109,8 +110,9 @@ def report(name: str, ledger: Ledger, counts: dict[str, int], missing_on_topic: 
         missing_on_topic=missing_on_topic, duplicate_records=duplicates_on_topic,
     )
     recovered = f"{recovery:.1f} s" if recovery is not None else "n/a"
-    print(f"\n{name}: {outcome.acknowledged} acknowledged, {ledger.refused} refused; lost {outcome.lost}, "
-          f"duplicate effects {outcome.duplicate_effects}; on the topic: missing {outcome.missing_on_topic}, "
-          f"duplicate records {outcome.duplicate_records}; recovery {recovered}; "
-          f"worst end-to-end latency {ledger.worst_latency():.1f} s")
+    measure(f"{name}: {outcome.acknowledged} acknowledged, {ledger.refused} refused; lost {outcome.lost}, "
+            f"duplicate effects {outcome.duplicate_effects}; on the topic: missing {outcome.missing_on_topic}, "
+            f"duplicate records {outcome.duplicate_records}; recovery {recovered}; "
+            f"worst end-to-end latency {ledger.worst_latency():.1f} s")
     return outcome
+

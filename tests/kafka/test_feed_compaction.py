@@ -11,7 +11,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schuldenlab_contracts.events import ImpactTotals, ImplementationStarted, ProjectHandedOver
 from tests.integration.catalogue.catalogue_support import assessed, fold, kafka_pairs, send, submit
-from tests.support.apache_kafka import KafkaCluster, admin_endpoint
+from tests.support.apache_kafka import KafkaCluster, admin_endpoint, measure
 from tests.support.harness import auth, eventually, running_service, service_settings
 from tests.support.kafka import kafka_options, read_to_end
 
@@ -78,7 +78,7 @@ async def test_the_feed_compacts_and_a_replica_rebuilt_from_it_is_exactly_the_ca
             expected = await _catalogue_ids(catalogue)
 
             compacted = await eventually(lambda: _compacted(admin, len(published) + 1, late), timeout=90, interval=1.0)
-            print(f"\nfeed: {len(published) + 1} records published, {len(compacted)} left after compaction")
+            measure(f"catalogue feed: {len(published) + 1} records published, {len(compacted)} left after compaction")
             assert set(fold(kafka_pairs(compacted))) == set(expected)
 
         # A new partnering, with an empty database, rebuilds its replica from the compacted topic alone.
