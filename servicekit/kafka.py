@@ -158,8 +158,9 @@ def explain_connection_error(exc: BaseException, settings: Settings,
         return ConfigError(f"{var('KAFKA_SASL_MECHANISM')}={security.sasl_mechanism}: the broker at {servers} does "
                            "not offer this mechanism")
     if isinstance(exc, ssl.SSLError) or "SSL" in said or "certificate" in said.lower():
+        detail = next((line for line in logged if "SSL" in line or "certificate" in line.lower()), str(exc))
         return ConfigError(f"{var('KAFKA_SSL_CAFILE')} / {var('KAFKA_SECURITY_PROTOCOL')}={security.protocol}: TLS "
-                           f"with {servers} failed: {said.strip()[:300]}")
+                           f"with {servers} failed: {detail.strip()[:300]}")
     if name in ("TopicAuthorizationFailedError", "GroupAuthorizationFailedError", "ClusterAuthorizationFailedError"):
         return ConfigError(f"{var('KAFKA_SASL_USERNAME')}={security.sasl_username!r} lacks an ACL on {servers} "
                            f"({name}); `schuldenlab acls` lists what each service needs")

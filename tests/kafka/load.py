@@ -25,9 +25,12 @@ class Ledger:
     applied: dict[str, float] = field(default_factory=dict)  # project id -> first seen in assessment
 
     def recovery_after(self, fault_at: float) -> float | None:
-        """Seconds from the fault until a submission acknowledged after it had been applied downstream."""
-        after = [self.applied[p] for p, at in self.acknowledged.items() if at >= fault_at and p in self.applied]
-        return min(after) - fault_at if after else None
+        """The longest a submission acknowledged after the fault waited to be applied downstream.
+
+        Conservative: it counts the wait of the partitions the fault stalled, not of those it never touched.
+        """
+        waits = [self.applied[p] - at for p, at in self.acknowledged.items() if at >= fault_at and p in self.applied]
+        return max(waits) if waits else None
 
     def worst_latency(self) -> float:
         return max((self.applied[p] - at for p, at in self.acknowledged.items() if p in self.applied), default=0.0)

@@ -1,4 +1,4 @@
-"""`schuldenlab up` pointed at Apache Kafka with a SASL user per service: the whole lifecycle, signed webhooks."""
+"""`schuldenlab up` pointed at Apache Kafka over SASL_SSL, a user per service: the whole lifecycle, signed webhooks."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from tests.support.apache_kafka import KafkaCluster
 from tests.support.platform import Platform, wait_for
 
 
-def test_the_demo_lifecycle_runs_on_apache_kafka_with_each_service_its_own_principal(
+def test_the_demo_lifecycle_runs_on_apache_kafka_over_sasl_ssl_with_each_service_its_own_principal(
         cluster: KafkaCluster, tmp_path):
     receiver = Receiver()
-    # The operator's login (admin) for `up`'s topic check; each service its own user with exactly its ACLs.
-    platform = Platform(tmp_path, SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", **cluster.platform_env())
+    # The README's worked example: SASL_SSL with the cluster's CA; the operator's login (admin) for `up`'s topic
+    # check and the operator commands; each service its own user with exactly its ACLs.
+    platform = Platform(tmp_path, SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", **cluster.platform_env(tls=True))
     try:
-        assert platform.kafka == cluster.bootstrap_servers
+        assert platform.kafka == cluster.tls_bootstrap_servers
         printed = "".join(platform.output)
         assert not any(password in printed for password in cluster.users.values())
         integrator = platform.cli("token", "--role", "integrator", "--subject", "gemeente-vlaardingen").stdout.strip()

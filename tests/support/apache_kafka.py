@@ -87,6 +87,7 @@ class Node:
     node_id: int
     broker_port: int
     controller_port: int
+    tls_port: int
     directory: Path
     process: subprocess.Popen | None = None
     log: object = None
@@ -111,13 +112,21 @@ class KafkaCluster:
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         self.users = {ADMIN: secrets.token_urlsafe(18), **{s: secrets.token_urlsafe(18) for s in self.services}}
-        ports = _distinct_ports(2 * self.size)
-        self.nodes = [Node(i, ports[2 * i - 2], ports[2 * i - 1], self.root / f"node-{i}")
-                      for i in range(1, self.size + 1)]
+        ports = _distinct_ports(3 * self.size)
+        self.nodes = [Node(i, *ports[3 * i - 3:3 * i], self.root / f"node-{i}") for i in range(1, self.size + 1)]
 
     @property
     def bootstrap_servers(self) -> str:
         return ",".join(node.address for node in self.nodes)
+
+    @property
+    def tls_bootstrap_servers(self) -> str:
+        """The SASL_SSL listeners: certificates signed by `ca_file`, for 127.0.0.1 and localhost."""
+        return ",".join(f"127.0.0.1:{node.tls_port}" for node in self.nodes)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.root / "tls" / "ca.pem"
 
     def client_env(self, user: str = ADMIN, prefix: str = "SCHULDENLAB_KAFKA_") -> dict[str, str]:
         """The platform's configuration variables for logging in as `user`."""
@@ -132,10 +141,17 @@ class KafkaCluster:
             env.update(self.client_env(service, prefix=f"SCHULDENLAB_{service.upper()}_KAFKA_"))
         return env
 
-    def platform_env(self) -> dict[str, str]:
-        """Admin as the general login (operator commands, `up`'s topic check); each service its own user."""
+    def platform_env(self, *, tls: bool = False) -> dict[str, str]:
+        """Admin as the general login (operator commands, `up`'s topic check); each service its own user.
+
+        With `tls`, everything goes over the SASL_SSL listeners, trusting the cluster's own CA.
+        """
         env = {"SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "true",
                **self.client_env(ADMIN)}
+        if tls:
+            env.update({"SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": self.tls_bootstrap_servers,
+                        "SCHULDENLAB_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                        "SCHULDENLAB_KAFKA_SSL_CAFILE": str(self.ca_file)})
         for service in self.services:
             prefix = f"SCHULDENLAB_{service.upper()}_KAFKA_"
             env.update({f"{prefix}SASL_USERNAME": service, f"{prefix}SASL_PASSWORD": self.users[service]})
@@ -154,9 +170,15 @@ class KafkaCluster:
             "process.roles": "broker,controller",
             "node.id": node.node_id,
             "controller.quorum.voters": voters,
-            "listeners": f"BROKER://127.0.0.1:{node.broker_port},CONTROLLER://127.0.0.1:{node.controller_port}",
-            "advertised.listeners": f"BROKER://127.0.0.1:{node.broker_port}",
-            "listener.security.protocol.map": "BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+            "listeners": f"BROKER://127.0.0.1:{node.broker_port},CONTROLLER://127.0.0.1:{node.controller_port},"
+                         f"CLIENT_TLS://127.0.0.1:{node.tls_port}",
+            "advertised.listeners": f"BROKER://127.0.0.1:{node.broker_port},CLIENT_TLS://127.0.0.1:{node.tls_port}",
+            "listener.security.protocol.map": "BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,CLIENT_TLS:SASL_SSL",
+            # Clients may also come over TLS (SASL_SSL): the broker's key and certificate chain in one PEM file.
+            "listener.name.client_tls.sasl.enabled.mechanisms": MECHANISM,
+            "listener.name.client_tls.scram-sha-512.sasl.jaas.config": scram,
+            "listener.name.client_tls.ssl.keystore.type": "PEM",
+            "listener.name.client_tls.ssl.keystore.location": str(self.root / "tls" / "broker.pem"),
             "inter.broker.listener.name": "BROKER",
             "controller.listener.names": "CONTROLLER",
             "sasl.mechanism.inter.broker.protocol": MECHANISM,
@@ -197,6 +219,27 @@ class KafkaCluster:
         }
         return "".join(f"{k}={v}\n" for k, v in settings.items())
 
+    def _make_tls(self) -> None:
+        """A CA of this cluster's own and one broker certificate (127.0.0.1, localhost) it signs, with openssl."""
+        tls = self.root / "tls"
+        tls.mkdir(exist_ok=True)
+
+        def openssl(*args: str) -> None:
+            subprocess.run(["openssl", *args], cwd=tls, check=True, capture_output=True, timeout=60)
+
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+                "-subj", "/CN=SchuldenlabNL test CA")
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "broker.key", "-out", "broker.csr",
+                "-subj", "/CN=localhost")
+        (tls / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        openssl("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "broker.crt", "-days", "2", "-extfile", "san.ext")
+        # Kafka's PEM keystore: the (unencrypted, PKCS#8) private key, then the certificate chain.
+        (tls / "broker.pem").write_text((tls / "broker.key").read_text() + (tls / "broker.crt").read_text()
+                                        + (tls / "ca.pem").read_text())
+        for secret in ("ca.key", "broker.key", "broker.pem"):
+            (tls / secret).chmod(0o600)
+
     def _format(self, libs: Path) -> None:
         cluster_id = _kafka_uuid()
         scram = [arg for user, password in self.users.items()
@@ -220,6 +263,7 @@ class KafkaCluster:
         began = time.monotonic()
         self.libs = ensure_jars()
         (self.libs.parent / "log4j2.properties").write_text(LOG4J2)
+        self._make_tls()
         self._format(self.libs)
         for node in self.nodes:
             self.start_node(node.node_id)
