@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import traceback
 
 from schuldenlab.services import SERVICES
 from servicekit.auth import ROLES, issue_token
 from servicekit.config import ConfigError, Settings
+
+# How a configuration error starts its line; `up` finds a service's own such line in the service's log.
+CONFIGURATION_ERROR = "configuration error: "
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -19,24 +24,34 @@ def _up(args: argparse.Namespace, settings: Settings) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from schuldenlab.services import load_definition
+    from schuldenlab.state import signing_key
+    from servicekit.db import check_database
     from servicekit.kafka import check_connection
-    from servicekit.runner import serve
+    from servicekit.runner import listening_socket, serve
     from servicekit.service import create_app
 
-    # Before anything starts: a wrong Kafka setting is one line naming it (main prints it), not a traceback.
-    asyncio.run(check_connection(settings.for_service(args.service)))
+    # Before anything starts: a wrong Kafka or database setting, a state directory that cannot keep the
+    # signing key, a taken port are each one line naming the setting (main prints it), not a traceback.
+    own = settings.for_service(args.service)
+    asyncio.run(check_connection(own))
+    asyncio.run(check_database(own))
+    signing_key(settings)
+    listener = listening_socket(settings, args.service)
     app = create_app(load_definition(args.service), settings)
-    serve(app, host=settings.bind_host, port=settings.ports[args.service], log_level=settings.log_level)
+    serve(app, listener, log_level=settings.log_level)
     return 0
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from schuldenlab.infrastructure import embedded_database
+    from schuldenlab.infrastructure import check_configured_databases, embedded_database, service_database_urls
     from schuldenlab.migrations import migrate_all
 
     services = (args.service,) if args.service else SERVICES
+    asyncio.run(check_configured_databases(settings, services))
+    applied: list[str] = []
     with embedded_database(settings) as (database_url, _):
-        applied = asyncio.run(migrate_all(database_url, services))
+        for name, url in service_database_urls(settings, database_url, services).items():
+            applied += asyncio.run(migrate_all(url, (name,)))
     print("\n".join(applied) if applied else "nothing to migrate: every schema is up to date")
     return 0
 
@@ -50,6 +65,11 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     if args.role in PERSONAL_ROLES and not args.subject:
         print(f"a {args.role} token acts for one holder (what it does is recorded per holder): "
               "pass --subject NAME", file=sys.stderr)
+        return 2
+    # A token cannot be revoked before it expires, so how long it may live is bounded (and configurable).
+    if not 0 < args.ttl <= settings.token_max_ttl:
+        print(f"--ttl {args.ttl}: a token lives from 1 to {settings.token_max_ttl} seconds "
+              "(the most SCHULDENLAB_TOKEN_MAX_TTL allows)", file=sys.stderr)
         return 2
     print(issue_token(settings.signing_key(create=True), role=args.role, subject=args.subject, ttl_seconds=args.ttl))
     return 0
@@ -120,7 +140,8 @@ def parser() -> argparse.ArgumentParser:
     tok.add_argument("--role", required=True, choices=ROLES)
     tok.add_argument("--subject", default=None,
                      help="who the token is for (required except for operator)")
-    tok.add_argument("--ttl", type=int, default=3600, help="seconds until it expires (default 3600)")
+    tok.add_argument("--ttl", type=int, default=3600,
+                     help="seconds until it expires (default 3600; at most SCHULDENLAB_TOKEN_MAX_TTL, 30 days)")
     tok.set_defaults(func=_token)
     top = sub.add_parser("topics", help="create the platform's topics on the configured Kafka (idempotent)")
     top.add_argument("--partitions", type=int, default=6)
@@ -146,13 +167,44 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from schuldenlab.state import PlatformNotRunning
+
     args = parser().parse_args(argv)
+    # Read here, not from the settings: they may be what failed.
+    debug = (os.environ.get("SCHULDENLAB_LOG_LEVEL") or "").upper() == "DEBUG"
     try:
         settings = Settings.from_env()
         code = args.func(args, settings)
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        code = 2
+        code = _fail(f"{CONFIGURATION_ERROR}{exc}", 2, debug=debug)
+    except PlatformNotRunning as exc:
+        code = _fail(str(exc), 1, debug=debug)
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:
+        code = _fail(f"schuldenlab {args.command} failed: {type(exc).__name__}: {_scrubbed(str(exc))} "
+                     "(SCHULDENLAB_LOG_LEVEL=DEBUG shows where)", 1, debug=debug)
     sys.exit(code)
+
+
+def _fail(line: str, code: int, *, debug: bool) -> int:
+    """One line to stderr (the traceback before it only with SCHULDENLAB_LOG_LEVEL=DEBUG); the exit code."""
+    from servicekit.loglines import one_line
+
+    if debug:
+        traceback.print_exc()
+    print(one_line(line, limit=2000), file=sys.stderr, flush=True)
+    return code
+
+
+def _scrubbed(text: str) -> str:
+    """`text` without any secret the environment holds: an unexpected error's message is not checked for them."""
+    from servicekit.db import url_password
+
+    secrets = [value for name, value in os.environ.items() if name.startswith("SCHULDENLAB_") and value
+               and name.endswith(("_PASSWORD", "_SECRET", "_KEY"))]
+    secrets += [url_password(value) or "" for name, value in os.environ.items()
+                if name.startswith("SCHULDENLAB_") and name.endswith("DATABASE_URL")]
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text

@@ -13,8 +13,10 @@ from collections.abc import Callable
 import httpx
 
 from schuldenlab.services import SERVICES
+from schuldenlab.state import PlatformNotRunning
 from servicekit.auth import issue_token
 from servicekit.config import Settings
+from servicekit.loglines import one_line
 
 
 def _token_factory(settings: Settings) -> Callable[..., str]:
@@ -26,18 +28,25 @@ def _token_factory(settings: Settings) -> Callable[..., str]:
     return token
 
 
+def _require_platform(client: httpx.Client, urls: dict[str, str]) -> None:
+    """Every service answers ready; else one line saying no platform runs (or which service is not ready)."""
+    for name, url in urls.items():
+        try:
+            response = client.get(f"{url}/health/ready")
+        except httpx.TransportError:
+            raise PlatformNotRunning(f"no platform is running: {name} does not answer at {url}; start one with "
+                                     "`schuldenlab up` (in another terminal), then run the demo again") from None
+        if response.status_code != 200:
+            raise PlatformNotRunning(f"the platform is not ready: {name} at {url} answers {response.status_code} "
+                                     f"({one_line(response.text, 200)}); wait a moment, or see its log")
+
+
 def run_demo(settings: Settings) -> int:
     urls = {name: settings.url_of(name) for name in SERVICES}
-    token = _token_factory(settings)
     state: dict = {}
     with httpx.Client(timeout=15) as client:
-        for name in SERVICES:
-            try:
-                client.get(f"{urls[name]}/health/ready").raise_for_status()
-            except httpx.HTTPError as exc:
-                print(f"{name} is not ready at {urls[name]} ({exc}); start the platform with `schuldenlab up`",
-                      file=sys.stderr)
-                return 1
+        _require_platform(client, urls)
+        token = _token_factory(settings)  # after: without a platform there may be no key either
         for name in SERVICES:
             try:
                 steps = importlib.import_module(f"schuldenlab.demo_{name}")

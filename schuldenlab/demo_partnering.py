@@ -1,4 +1,8 @@
-"""`schuldenlab demo`, partnering's part: SchuldenlabMVS forms and takes one proven project to handover."""
+"""`schuldenlab demo`, partnering's part: SchuldenlabMVS forms and takes one proven project to handover.
+
+The lab token that creates the lab is its first member; it adds the programme team as a second member, who
+ticks the set-up steps. A lab token of another lab is refused (403): lab tokens change only their own labs.
+"""
 
 from __future__ import annotations
 
@@ -59,6 +63,15 @@ def run(client: httpx.Client, urls: dict[str, str], token: Callable[[str], str],
     lab_id = lab["id"]
     print(f"lab SchuldenlabMVS created ({lab_id}), status {lab['status']}")
     state["lab_id"] = lab_id
+    _call(client, "POST", f"{base}/v1/labs/{lab_id}/members", headers, {"subject": "programme-team-mvs"})
+    team = {"Authorization": f"Bearer {token('lab', 'programme-team-mvs')}"}
+    members = _call(client, "GET", f"{base}/v1/labs/{lab_id}/members", headers)["items"]
+    print(f"  members (may change the lab): {', '.join(m['subject'] for m in members)}")
+    elsewhere = {"Authorization": f"Bearer {token('lab', 'kwartiermaker-elsewhere')}"}
+    refused = client.put(f"{base}/v1/labs/{lab_id}/checklist/work_plan", headers=elsewhere, json={"done": True})
+    if refused.status_code != 403:
+        raise RuntimeError(f"a lab token of another lab changed SchuldenlabMVS: {refused.status_code} {refused.text}")
+    print(f"  a lab token of another lab is refused: {refused.status_code}")
     for organisation, kind, sector, is_municipality, commitment in PARTNERS:
         _call(client, "POST", f"{base}/v1/labs/{lab_id}/partners", headers,
               {"organisation": organisation, "kind": kind, "sector": sector, "is_municipality": is_municipality,
@@ -70,8 +83,8 @@ def run(client: httpx.Client, urls: dict[str, str], token: Callable[[str], str],
     for step in ("kwartiermaker_appointed", "work_plan", "administrative_support", "executive_connections",
                  "programme_team", "themes_and_projects", "partner_support", "declaration_of_intent",
                  "trial_process", "kick_off"):
-        _call(client, "PUT", f"{base}/v1/labs/{lab_id}/checklist/{step}", headers, {"done": True})
-        print(f"  set-up step done: {step}")
+        _call(client, "PUT", f"{base}/v1/labs/{lab_id}/checklist/{step}", team, {"done": True})
+        print(f"  set-up step done: {step} (by programme-team-mvs)")
     formed = _call(client, "POST", f"{base}/v1/labs/{lab_id}/formation", headers)
     print(f"lab formed at {formed['formed_at']} with {len(formed['founding_partner_ids'])} founding partners")
 

@@ -10,9 +10,11 @@ from schuldenlab.embedded.kafka import EmbeddedKafka
 from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
 from schuldenlab.embedded.topics import TopicSpec
 from schuldenlab.services import SERVICES
+from schuldenlab.state import writable_home
 from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
 from servicekit.consumer import dead_letter_topic
+from servicekit.db import check_database
 
 DATABASE_NAME = "schuldenlab"
 
@@ -32,13 +34,29 @@ def platform_topics(partitions: int = 3) -> list[TopicSpec]:
     return topics
 
 
+def service_database_urls(settings: Settings, platform_url: str,
+                          services: tuple[str, ...] = SERVICES) -> dict[str, str]:
+    """Each service's database: its own SCHULDENLAB_<SERVICE>_DATABASE_URL, else the platform's."""
+    return {name: settings.for_service(name).database_url or platform_url for name in services}
+
+
+async def check_configured_databases(settings: Settings, services: tuple[str, ...] = SERVICES) -> None:
+    """Each configured database URL the services would use answers (one line naming its variable if not)."""
+    checked: set[tuple[str, str]] = set()
+    for name in services:
+        own = settings.for_service(name)
+        if own.database_url and (own.variable("DATABASE_URL"), own.database_url) not in checked:
+            checked.add((own.variable("DATABASE_URL"), own.database_url))
+            await check_database(own)
+
+
 @contextlib.contextmanager
 def embedded_database(settings: Settings) -> Iterator[tuple[str, bool]]:
     """The configured database URL, else an embedded PostgreSQL kept in `$SCHULDENLAB_HOME/postgres`."""
     if settings.database_url:
         yield settings.database_url, False
         return
-    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+    writable_home(settings)
     server = EmbeddedPostgres(settings.home / "postgres", log_path=settings.home / "logs" / "postgres.log")
     server.start()
     try:
@@ -53,7 +71,7 @@ def embedded_broker(settings: Settings) -> Iterator[tuple[str, bool]]:
     if settings.kafka_bootstrap_servers:
         yield settings.kafka_bootstrap_servers, False
         return
-    (settings.home / "logs").mkdir(parents=True, exist_ok=True)
+    writable_home(settings)
     broker = EmbeddedKafka(log_path=settings.home / "logs" / "kafka.log")
     broker.start()
     try:

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from schuldenlab.state import with_running_platform
+from schuldenlab.state import require_broker
 from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
 from servicekit.consumer import dead_letter_topic
-from servicekit.kafka import client_options, producer_options
+from servicekit.kafka import check_connection, client_options, producer_options
+
+
+async def _platform_broker(settings: Settings) -> Settings:
+    """The configured or running platform's broker, logged in to once: none, or one not answering, is one line."""
+    settings = require_broker(settings)
+    # Without idempotence the check asks for nothing but the login: these commands may run as a read-only user.
+    await check_connection(replace(settings, kafka_idempotence=False))
+    return settings
 
 
 async def follow_events(settings: Settings, *, topics: list[str] | None, from_beginning: bool) -> int:
-    settings = with_running_platform(settings)
+    settings = await _platform_broker(settings)
     consumer = AIOKafkaConsumer(*(topics or [spec.topic for spec in EVENTS]),
                                 **client_options(settings, client_id="schuldenlab-events"), group_id=None,
                                 auto_offset_reset="earliest" if from_beginning else "latest")
@@ -68,7 +77,7 @@ async def _read_all(consumer: AIOKafkaConsumer, partitions: list[TopicPartition]
 
 
 async def list_dead_letters(settings: Settings, service: str) -> int:
-    settings = with_running_platform(settings)
+    settings = await _platform_broker(settings)
     topic = dead_letter_topic(service)
     consumer = AIOKafkaConsumer(**client_options(settings, client_id="schuldenlab-dlq"), group_id=None,
                                 enable_auto_commit=False)
@@ -91,7 +100,7 @@ async def list_dead_letters(settings: Settings, service: str) -> int:
 
 async def replay_dead_letters(settings: Settings, service: str) -> int:
     """Send each dead letter not replayed before back to its original topic (the inbox drops repeats)."""
-    settings = with_running_platform(settings)
+    settings = await _platform_broker(settings)
     topic = dead_letter_topic(service)
     # The group only keeps how far replay got (committed offsets); it is never joined.
     consumer = AIOKafkaConsumer(**client_options(settings, client_id="schuldenlab-dlq"),

@@ -11,15 +11,25 @@ import time
 import urllib.request
 from pathlib import Path
 
+from schuldenlab.cli import CONFIGURATION_ERROR
 from schuldenlab.embedded.topics import ensure_topics
-from schuldenlab.infrastructure import embedded_broker, embedded_database, platform_topics
+from schuldenlab.infrastructure import (
+    check_configured_databases,
+    embedded_broker,
+    embedded_database,
+    platform_topics,
+    service_database_urls,
+)
 from schuldenlab.migrations import migrate_all
-from schuldenlab.processes import die_with_parent
+from schuldenlab.processes import die_with_parent, listens_on
 from schuldenlab.services import SERVICES
-from schuldenlab.state import clear_running, write_running
+from schuldenlab.state import clear_running, signing_key, writable_home, write_running
 from servicekit.auth import issue_token
-from servicekit.config import Settings
-from servicekit.kafka import client_options
+from servicekit.config import ConfigError, Settings
+from servicekit.db import masked_url
+from servicekit.kafka import check_connection, client_options
+from servicekit.loglines import one_line
+from servicekit.runner import listening_socket
 
 # Tansu admits a consumer to its group only after half the session timeout, and sits out the whole
 # fetch wait even when records arrive (Kafka answers such a long poll at once): shorter for both.
@@ -57,6 +67,16 @@ class ServiceProcess:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def failure(self, what: str, *, debug: bool) -> Exception:
+        """Why it stopped, in one line: its own configuration error, else its last log line and where its log is."""
+        code = self.exited()
+        said = [line for line in self.log_tail(200).splitlines() if line.strip()]
+        last = said[-1] if said else "(its log is empty)"
+        if code == 2 and last.startswith(CONFIGURATION_ERROR):  # its one line, as `schuldenlab run` printed it
+            return ConfigError(f"{self.name} {what}: {last.removeprefix(CONFIGURATION_ERROR)}")
+        detail = f"; its log:\n{self.log_tail()}" if debug else f": {one_line(last)} (its log: {self.log_path})"
+        return SystemExit(f"{self.name} {what} (exit code {code}){detail}")
+
 
 def _ready(url: str) -> bool:
     try:
@@ -72,10 +92,11 @@ class _Stop(Exception):
 
 def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
     started = time.monotonic()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    logs = settings.home / "logs"
-    logs.mkdir(exist_ok=True)
-    key = settings.signing_key(create=True)
+    # What an operator can get wrong is checked before anything starts, each as one line naming its setting.
+    logs = writable_home(settings) / "logs"
+    key = signing_key(settings)
+    _check_ports(settings)
+    asyncio.run(_check_configured(settings))
 
     def on_signal(signum, frame):
         raise _Stop()
@@ -91,7 +112,7 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
             # embedded broker needs none.
             admin = {"bootstrap_servers": bootstrap} if kafka_embedded else client_options(settings)
             asyncio.run(ensure_topics(admin, platform_topics()))
-            for line in asyncio.run(migrate_all(database_url)):
+            for line in asyncio.run(_migrate(settings, database_url)):
                 print(f"  migrated {line}")
             env = {**os.environ, "SCHULDENLAB_HOME": str(settings.home), "SCHULDENLAB_DATABASE_URL": database_url,
                    "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -107,7 +128,7 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
                               idempotence=idempotence)
                 _print_summary(settings, key, database_url, bootstrap, db_embedded, kafka_embedded,
                                time.monotonic() - started)
-                _supervise(processes)
+                _supervise(processes, debug=settings.log_level == "DEBUG")
                 return 1  # a service stopped on its own
             finally:
                 clear_running(settings)
@@ -117,18 +138,49 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
         return 0
 
 
+def _check_ports(settings: Settings) -> None:
+    """Every service's port is free (and no two are the same), before anything starts."""
+    taken: dict[int, str] = {}
+    for name in SERVICES:
+        port = settings.ports[name]
+        if port in taken:
+            raise ConfigError(f"SCHULDENLAB_{name.upper()}_PORT={port}: the same port as "
+                              f"SCHULDENLAB_{taken[port].upper()}_PORT; give each service its own")
+        taken[port] = name
+        listening_socket(settings, name).close()
+
+
+async def _check_configured(settings: Settings) -> None:
+    """A configured database or Kafka answers, before an embedded one is started beside it."""
+    await check_configured_databases(settings)
+    if settings.kafka_bootstrap_servers:
+        # The operator's login: `up` creates the topics with it. Each service checks its own when it starts.
+        await check_connection(settings)
+
+
+async def _migrate(settings: Settings, platform_url: str) -> list[str]:
+    applied: list[str] = []
+    for name, url in service_database_urls(settings, platform_url).items():
+        applied += await migrate_all(url, (name,))
+    return applied
+
+
 def _wait_until_ready(settings: Settings, processes: list[ServiceProcess], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     pending = {p.name: p for p in processes}
     while pending:
         for name, proc in list(pending.items()):
             if proc.exited() is not None:
-                raise SystemExit(f"{name} exited during start-up (code {proc.exited()}); its log:\n{proc.log_tail()}")
-            if _ready(settings.url_of(name)):
+                raise proc.failure("did not start", debug=settings.log_level == "DEBUG")
+            # Its own process must serve the port: another one answering /health/ready there counts for nothing.
+            if listens_on(proc.process.pid, settings.ports[name]) and _ready(settings.url_of(name)):
                 del pending[name]
         if time.monotonic() > deadline:
             raise SystemExit(f"not ready after {timeout:.0f} s: {', '.join(pending)}; logs in {settings.home / 'logs'}")
         time.sleep(0.1)
+    for proc in processes:  # one that was ready may have stopped while the others got there
+        if proc.exited() is not None:
+            raise proc.failure("did not start", debug=settings.log_level == "DEBUG")
 
 
 def _print_summary(settings: Settings, key: str, database_url: str, bootstrap: str, db_embedded: bool,
@@ -138,20 +190,20 @@ def _print_summary(settings: Settings, key: str, database_url: str, bootstrap: s
     for name in SERVICES:
         url = settings.url_of(name)
         print(f"  {name:<14} {url}   docs {url}/docs   events {url}/asyncapi")
-    print(f"  database       {'embedded ' if db_embedded else ''}{database_url}")
+    print(f"  database       {'embedded ' if db_embedded else ''}{masked_url(database_url)}")
     print(f"  kafka          {'embedded (memory only) ' if kafka_embedded else ''}{bootstrap}")
     print(f"  logs           {settings.home / 'logs'}")
     print(f"operator token (12 h):\n{token}")
     print("Ctrl-C stops everything.", flush=True)
 
 
-def _supervise(processes: list[ServiceProcess]) -> None:
+def _supervise(processes: list[ServiceProcess], *, debug: bool) -> None:
     while True:
         for proc in processes:
             code = proc.exited()
             if code is not None:
-                print(f"{proc.name} stopped unexpectedly (code {code}); stopping the platform. Its log:\n"
-                      f"{proc.log_tail()}", file=sys.stderr, flush=True)
+                print(f"{proc.failure('stopped unexpectedly', debug=debug)}; stopping the platform", file=sys.stderr,
+                      flush=True)
                 return
         time.sleep(0.5)
 

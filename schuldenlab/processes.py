@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+import psutil
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -17,6 +19,15 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """Whether process `pid` itself listens on TCP `port`: not merely that something answers there."""
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in connections)
 
 
 def open_log(log_path: Path | None) -> IO[bytes]:

@@ -11,7 +11,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 
 from schuldenlab_contracts.cloudevents import KafkaRecord
-from schuldenlab_contracts.registry import EVENTS, by_topic
+from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
 from servicekit.consumer import DeadLetter, ReceivedRecord, dead_letter_topic
 from servicekit.kafka import bootstrap_servers, faststream_security
@@ -47,8 +47,9 @@ class Publishers:
             if spec.source == service:
                 self._by_topic[spec.topic] = broker.publisher(
                     spec.topic, title=f"{spec.topic}:publish", schema=spec.model,
-                    description=f"{spec.name} (ce_type {spec.ce_type}); CloudEvents binary mode, "
-                    f"key = {spec.key_field}",
+                    # Headers, key and examples are not FastStream's to declare: servicekit.asyncapi adds them.
+                    description=f"{spec.name} (ce_type {spec.ce_type}), published by {service}; "
+                    f"CloudEvents binary mode, key = {spec.key_field}",
                 )
         self._dead_letter = broker.publisher(
             dead_letter_topic(service), title=f"{dead_letter_topic(service)}:publish",
@@ -81,7 +82,6 @@ def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
     """
     if not topics:
         return
-    descriptions = ", ".join(f"{t} ({by_topic(t).name})" for t in topics)
 
     @broker.subscriber(
         *topics,
@@ -93,7 +93,9 @@ def bind_consumer(broker: KafkaBroker, service: str, topics: Sequence[str],
         fetch_max_wait_ms=fetch_max_wait_ms,
         decoder=_undecoded,
         title=f"{service}:consume",
-        description=f"Consumer group {service}: {descriptions}",
+        # One subscriber for all topics, so FastStream repeats this text on each topic's channel.
+        description=f"Read by consumer group {service}; the offset is committed only after the effect "
+        f"has committed; a record it cannot process goes to {dead_letter_topic(service)}",
     )
     async def on_record(message: KafkaMessage) -> None:
         raw = message.raw_message

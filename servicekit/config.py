@@ -154,6 +154,27 @@ class KafkaSecurity:
                    ssl_certfile=files["SSL_CERTFILE"], ssl_keyfile=files["SSL_KEYFILE"])
 
 
+# RFC 7518 3.2: an HS256 key of fewer bytes than the hash output (32) is guessable faster than the hash is broken.
+MIN_SIGNING_KEY_BYTES = 32
+DEFAULT_TOKEN_MAX_TTL = 30 * 24 * 3600  # 30 days: the longest `schuldenlab token --ttl` issues unless configured
+
+
+def _token_max_ttl(env: Mapping[str, str]) -> int:
+    value = int(_number(env, "SCHULDENLAB_TOKEN_MAX_TTL", DEFAULT_TOKEN_MAX_TTL, int))
+    if value == 0:
+        raise ConfigError("SCHULDENLAB_TOKEN_MAX_TTL='0': must be a positive number of seconds")
+    return value
+
+
+def _long_enough(key: str, source: str) -> str:
+    """The key, or one line naming where it came from; never the key itself."""
+    length = len(key.encode())
+    if length < MIN_SIGNING_KEY_BYTES:
+        raise ConfigError(f"{source} is {length} bytes: an HS256 signing key needs at least {MIN_SIGNING_KEY_BYTES} "
+                          "random bytes (e.g. SCHULDENLAB_JWT_SECRET=$(openssl rand -base64 48))")
+    return key
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service process or the CLI needs to know; see the README's configuration table."""
@@ -166,6 +187,7 @@ class Settings:
     kafka_session_timeout_ms: int = 10_000
     kafka_fetch_max_wait_ms: int = 500
     jwt_secret: str | None = field(default=None, repr=False)
+    token_max_ttl: int = DEFAULT_TOKEN_MAX_TTL
     bind_host: str = "127.0.0.1"
     ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
     outbox_poll_interval: float = 1.0
@@ -195,6 +217,7 @@ class Settings:
             kafka_session_timeout_ms=int(_number(env, "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS", 10_000, int)),
             kafka_fetch_max_wait_ms=int(_number(env, "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS", 500, int)),
             jwt_secret=env.get("SCHULDENLAB_JWT_SECRET") or None,
+            token_max_ttl=_token_max_ttl(env),
             bind_host=env.get("SCHULDENLAB_BIND_HOST") or "127.0.0.1",
             ports=ports,
             outbox_poll_interval=_number(env, "SCHULDENLAB_OUTBOX_POLL_INTERVAL", 1.0),
@@ -238,12 +261,17 @@ class Settings:
         return self.kafka_bootstrap_servers
 
     def signing_key(self, *, create: bool = False) -> str:
-        """The HS256 key: SCHULDENLAB_JWT_SECRET, else the key kept in the state directory."""
+        """The HS256 key: SCHULDENLAB_JWT_SECRET, else the key kept in the state directory.
+
+        Every signer and verifier (services, `up`, `token`, `demo`) gets the key here, so a key too short to
+        be safe stops each of them with one line instead of letting tokens be forged.
+        """
         if self.jwt_secret:
-            return self.jwt_secret
+            return _long_enough(self.jwt_secret, "SCHULDENLAB_JWT_SECRET")
         path = self.home / "jwt.key"
         if path.exists():
-            return path.read_text().strip()
+            return _long_enough(path.read_text().strip(),
+                                f"{path} (the key used while SCHULDENLAB_JWT_SECRET is unset)")
         if not create:
             raise ConfigError(f"SCHULDENLAB_JWT_SECRET is not set and {path} does not exist")
         path.parent.mkdir(parents=True, exist_ok=True)

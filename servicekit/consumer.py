@@ -24,9 +24,13 @@ from schuldenlab_contracts.cloudevents import CloudEvent, ContractViolation, fro
 from schuldenlab_contracts.registry import by_type
 from servicekit import metrics
 from servicekit.inbox import advance_feed_position, record_processed
+from servicekit.loglines import RateLimitedLog, one_line
 from servicekit.uow import UnitOfWork, transaction
 
 log = logging.getLogger(__name__)
+
+# Enough to see what goes wrong and how; the metric schuldenlab_events_handled_total counts every one.
+DEAD_LETTER_LINES_PER_MINUTE = 10
 
 EventHandler = Callable[[BaseModel | None, CloudEvent, UnitOfWork], Awaitable[None]]
 Headers = Sequence[tuple[str, bytes]]
@@ -95,6 +99,8 @@ class EventConsumer:
         self._max_attempts = max_attempts
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
+        # One line per dead letter, but a producer gone wrong must not flood the log: bounded per service.
+        self._dead_letter_log = RateLimitedLog(log, per_window=DEAD_LETTER_LINES_PER_MINUTE, window=60.0)
 
     async def handle(self, record: ReceivedRecord) -> Outcome:
         """Apply one record; raises only when even the dead-letter topic cannot be written."""
@@ -106,9 +112,11 @@ class EventConsumer:
             # The contracts check the envelope, including that ce_source names the producer of the
             # record's topic (see from_kafka_record for why the check lives there). A mismatch there
             # is a record someone other than that producer wrote: worth a look, hence WARNING.
-            log.warning("%s: %s[%s]@%s breaks its contract (%s); dead-lettering to %s", self.service,
-                        record.topic, record.partition, record.offset, exc, dead_letter_topic(self.service))
             await self._send_to_dead_letter(record, exc, attempts=0, ce_type="invalid")
+            # The reason names the field and quotes at most an id or header, never the payload's content.
+            self._dead_letter_log.log(logging.WARNING, "%s: dead-lettered %s[%s]@%s to %s: breaks its contract: %s",
+                                      self.service, record.topic, record.partition, record.offset,
+                                      dead_letter_topic(self.service), one_line(str(exc)))
             return Outcome.DEAD_LETTERED
         if handler is None:
             self._count(event.type, Outcome.IGNORED)
@@ -122,12 +130,18 @@ class EventConsumer:
                 return outcome
             except Exception as exc:
                 if attempt == self._max_attempts:
-                    log.exception("%s: %s %s failed %d times; dead-lettering",
-                                  self.service, event.type, event.id, attempt)
                     await self._send_to_dead_letter(record, exc, attempts=attempt, ce_type=event.type)
+                    # The error's message may quote the payload: it goes to the dead letter's dlq_error
+                    # header (`schuldenlab dlq list`), the traceback to DEBUG; the line names its type.
+                    self._dead_letter_log.log(
+                        logging.ERROR, "%s: dead-lettered %s[%s]@%s to %s: %s %s failed %d times (%s); "
+                        "`schuldenlab dlq list %s` shows the error", self.service, record.topic, record.partition,
+                        record.offset, dead_letter_topic(self.service), event.type, event.id, attempt,
+                        type(exc).__name__, self.service)
+                    log.debug("%s: the last failure of %s", self.service, event.id, exc_info=exc)
                     return Outcome.DEAD_LETTERED
-                log.warning("%s: %s %s failed (attempt %d), retrying: %r",
-                            self.service, event.type, event.id, attempt, exc)
+                log.warning("%s: %s %s failed (attempt %d), retrying: %s",
+                            self.service, event.type, event.id, attempt, type(exc).__name__)
                 metrics.EVENTS_HANDLED.labels(self.service, event.type, "retried").inc()
                 await asyncio.sleep(delay)
                 delay = min(self._backoff_max, delay * 2)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.asyncapi import asyncapi_document
+from servicekit.asyncapi_page import PAGE_CONTENT_SECURITY_POLICY, render_asyncapi_page
 from servicekit.metrics import REGISTRY
 from servicekit.problems import problem_response
 from servicekit.service import ServiceDefinition, ServiceRuntime
@@ -15,8 +15,10 @@ from servicekit.service import ServiceDefinition, ServiceRuntime
 
 def operational_router(definition: ServiceDefinition, runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["operations"])
-    spec = AsyncAPI(runtime.broker, title=f"SchuldenlabNL {definition.name}", version=definition.version,
-                    description=definition.description, schema_version="3.0.0")
+
+    def events_document() -> dict:
+        return asyncapi_document(runtime.broker, service=definition.name, title=f"SchuldenlabNL {definition.name}",
+                                 version=definition.version, description=definition.description)
 
     @router.get("/health/live", summary="The process is up")
     async def live() -> dict[str, str]:
@@ -36,11 +38,13 @@ def operational_router(definition: ServiceDefinition, runtime: ServiceRuntime) -
 
     @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events")
     async def asyncapi_json() -> Response:
-        return Response(spec.to_specification().to_json(), media_type="application/json")
+        return JSONResponse(events_document())
 
     @router.get("/asyncapi", summary="AsyncAPI document as a page", response_class=HTMLResponse)
     async def asyncapi_html() -> HTMLResponse:
-        # try_it_out_path=None: no publishing endpoint, publishing without authentication is a hole.
-        return HTMLResponse(get_asyncapi_html(spec.to_specification(), try_it_out_path=None))
+        # Rendered here, with no script: nothing loaded from elsewhere, and no "try it out" publishing
+        # endpoint (publishing without authentication is a hole).
+        return HTMLResponse(render_asyncapi_page(events_document()),
+                            headers={"Content-Security-Policy": PAGE_CONTENT_SECURITY_POLICY})
 
     return router

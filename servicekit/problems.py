@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
@@ -10,8 +12,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
+
+log = logging.getLogger(__name__)
 
 
 class Problem(Exception):
@@ -85,3 +90,41 @@ def _domain_handler(status: int):
                                 errors=errors)
 
     return handler
+
+
+class UnexpectedErrors:
+    """ASGI middleware: an exception no handler took becomes a 500 problem carrying an error id, and the
+    same id is in the one ERROR line logged with its traceback.
+
+    Starlette's last resort (ServerErrorMiddleware) would answer text/plain and raise the exception on,
+    so the server logs it a second time and drops the connection; ended here, the exception leaves the
+    connection open for the client's next request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            error_id = str(uuid.uuid4())
+            # Method and path only: the query string and the body may hold personal data.
+            log.error("unexpected error %s answering %s %s", error_id, scope.get("method"), scope.get("path"),
+                      exc_info=exc)
+            if started:
+                raise  # half an answer is out: only the dropped connection can tell the client
+            response = problem_response(
+                Request(scope), 500, f"An unexpected error occurred; please report error id {error_id}.",
+                error_id=error_id)
+            await response(scope, receive, send)

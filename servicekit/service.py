@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import asyncpg
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 
 from servicekit import db
+from servicekit.bodylimit import BodyLimit, max_body_bytes
 from servicekit.broker import Publishers, bind_consumer, create_broker
 from servicekit.config import Settings
 from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
+from servicekit.inputs import refuse_unstorable_text
 from servicekit.migrate import load_migrations, migrate, runtime_migrations
 from servicekit.outbox import OutboxRelay
-from servicekit.problems import install_problem_handlers
+from servicekit.problems import UnexpectedErrors, install_problem_handlers
 from servicekit.uow import UnitOfWork, transaction
 
 log = logging.getLogger(__name__)
@@ -180,10 +182,18 @@ def create_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
         description=definition.description,
         version=definition.version,
         lifespan=lifespan,
+        # First of every route's dependencies, so text the database cannot store is refused before
+        # any route (or its authentication) sees it.
+        dependencies=[Depends(refuse_unstorable_text)],
     )
     app.state.runtime = runtime
     app.state.signing_key = settings.signing_key(create=True)
     install_problem_handlers(app, definition.error_statuses)
+    # Each add_middleware wraps what was added before, so UnexpectedErrors is the outermost: an error
+    # anywhere, the body limit's included, still answers a problem. Both run before routing, so the body
+    # limit holds before authentication and before any parsing.
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes(runtime.settings, definition.name))
+    app.add_middleware(UnexpectedErrors)
     app.include_router(operational_router(definition, runtime))
     for router in definition.routers:
         app.include_router(router)

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 envelope and its Kafka binary-mode mapping (SPEC §3), checked on the way in."""
+"""CloudEvents 1.0 envelope, its Kafka binary mode and webhook JSON (SPEC §3), checked when read."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = [
     "ContractViolation",
     "KafkaRecord",
     "from_kafka_record",
+    "from_structured_json",
     "new_event",
     "parse_payload",
     "to_kafka_record",
@@ -27,8 +28,10 @@ __all__ = [
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
-# The CloudEvents attributes every record must carry, in the order they are written.
-REQUIRED_HEADERS = ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_time", "ce_subject")
+# The CloudEvents attributes every event must carry, in the order they are written; in binary mode
+# each travels as the Kafka header "ce_" + its name, in structured mode as a member of the JSON body.
+REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject")
+REQUIRED_HEADERS = tuple(f"ce_{name}" for name in REQUIRED_ATTRIBUTES)
 
 
 class ContractViolation(ValueError):
@@ -179,14 +182,68 @@ def _header_map(
     return found
 
 
-def _parse_time(text: str) -> datetime:
+def _parse_time(text: str, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ContractViolation("ce_time", f"not an RFC 3339 timestamp: {text!r}") from None
+        raise ContractViolation(field, f"not an RFC 3339 timestamp: {text!r}") from None
     if parsed.tzinfo is None:
-        raise ContractViolation("ce_time", f"timestamp has no UTC offset: {text!r}")
+        raise ContractViolation(field, f"timestamp has no UTC offset: {text!r}")
     return parsed.astimezone(UTC)
+
+
+def _checked_envelope(
+    attrs: Mapping[str, str], *, prefix: str, what: str, topic: str | None = None
+) -> EventSpec:
+    """The envelope checks both content modes share; an attribute is named `prefix` + its name.
+
+    `topic` is the record's topic in binary mode; structured mode has none to check.
+    """
+    for name in REQUIRED_ATTRIBUTES:
+        field = prefix + name
+        if field not in attrs:
+            raise ContractViolation(field, f"required {what} is missing")
+        if not attrs[field].strip():
+            raise ContractViolation(field, f"required {what} is blank")
+
+    specversion = attrs[prefix + "specversion"]
+    if specversion != SPECVERSION:
+        raise ContractViolation(
+            prefix + "specversion", f"expected {SPECVERSION!r}, got {specversion!r}"
+        )
+    try:
+        uuid.UUID(attrs[prefix + "id"])
+    except ValueError:
+        raise ContractViolation(prefix + "id", f"not a UUID: {attrs[prefix + 'id']!r}") from None
+
+    ce_type = attrs[prefix + "type"]
+    try:
+        spec = by_type(ce_type)
+    except UnknownEventType as exc:
+        raise ContractViolation(prefix + "type", str(exc)) from None
+    if topic is not None and spec.topic != topic:
+        raise ContractViolation(
+            prefix + "type", f"{ce_type!r} belongs on topic {spec.topic!r}, not on {topic!r}"
+        )
+    # The producer is part of the envelope (SPEC §3: ce_source is the producing service), so it is
+    # checked here, beside the type-on-its-topic check, rather than in the platform's runtime: every
+    # reader of these contracts, an integrator's as much as a service's, then refuses an event that
+    # claims another origin, and the rule lives where the registry that names each producer lives.
+    # The header is no credential (whoever may write a topic may write any ce_source); the broker's
+    # ACLs decide who writes. This is the second line: it catches a hand-made or misrouted record.
+    source = attrs[prefix + "source"]
+    if source != spec.ce_source:
+        raise ContractViolation(
+            prefix + "source",
+            f"expected {spec.ce_source!r} (the producer of {ce_type!r}), got {source!r}",
+        )
+    return spec
+
+
+def _check_media_type(field: str, content_type: str | None) -> None:
+    # Parameters such as "; charset=utf-8" are allowed; the media type itself must be JSON.
+    if content_type is not None and content_type.split(";")[0].strip().lower() != CONTENT_TYPE:
+        raise ContractViolation(field, f"expected {CONTENT_TYPE!r}, got {content_type!r}")
 
 
 def from_kafka_record(
@@ -201,46 +258,8 @@ def from_kafka_record(
     The payload itself is not validated here; call parse_payload for that.
     """
     attrs = _header_map(headers)
-    for name in REQUIRED_HEADERS:
-        if name not in attrs:
-            raise ContractViolation(name, "required header is missing")
-        if not attrs[name].strip():
-            raise ContractViolation(name, "required header is blank")
-
-    if attrs["ce_specversion"] != SPECVERSION:
-        raise ContractViolation(
-            "ce_specversion", f"expected {SPECVERSION!r}, got {attrs['ce_specversion']!r}"
-        )
-    try:
-        uuid.UUID(attrs["ce_id"])
-    except ValueError:
-        raise ContractViolation("ce_id", f"not a UUID: {attrs['ce_id']!r}") from None
-
-    ce_type = attrs["ce_type"]
-    try:
-        spec = by_type(ce_type)
-    except UnknownEventType as exc:
-        raise ContractViolation("ce_type", str(exc)) from None
-    if spec.topic != topic:
-        raise ContractViolation(
-            "ce_type", f"{ce_type!r} belongs on topic {spec.topic!r}, not on {topic!r}"
-        )
-    # The producer is part of the envelope (SPEC §3: ce_source is the producing service), so it is
-    # checked here, beside the type-on-its-topic check, rather than in the platform's runtime: every
-    # reader of these contracts, an integrator's as much as a service's, then refuses an event that
-    # claims another origin, and the rule lives where the registry that names each producer lives.
-    # The header is no credential (whoever may write a topic may write any ce_source); the broker's
-    # ACLs decide who writes. This is the second line: it catches a hand-made or misrouted record.
-    if attrs["ce_source"] != spec.ce_source:
-        raise ContractViolation(
-            "ce_source",
-            f"expected {spec.ce_source!r} (the producer of {ce_type!r}), got {attrs['ce_source']!r}",
-        )
-
-    content_type = attrs.get("content-type")
-    # Parameters such as "; charset=utf-8" are allowed; the media type itself must be JSON.
-    if content_type is not None and content_type.split(";")[0].strip().lower() != CONTENT_TYPE:
-        raise ContractViolation("content-type", f"expected {CONTENT_TYPE!r}, got {content_type!r}")
+    spec = _checked_envelope(attrs, prefix="ce_", what="header", topic=topic)
+    _check_media_type("content-type", attrs.get("content-type"))
 
     subject = attrs["ce_subject"]
     if key is None:
@@ -251,24 +270,69 @@ def from_kafka_record(
     return CloudEvent(
         id=attrs["ce_id"],
         source=attrs["ce_source"],
-        type=ce_type,
+        type=spec.ce_type,
         subject=subject,
-        time=_parse_time(attrs["ce_time"]),
+        time=_parse_time(attrs["ce_time"], "ce_time"),
         data=_parse_value(spec, value),
+    )
+
+
+def from_structured_json(body: bytes | str) -> CloudEvent:
+    """Read a webhook body (CloudEvents structured JSON) into a CloudEvent; ContractViolation if not.
+
+    The envelope is checked as from_kafka_record checks a record, each attribute named as the body
+    names it (`id`, `type`, `source`, ...); `data` must be a JSON object, or null (a tombstone) on a
+    compacted type. Attributes this version does not know (CloudEvents extensions) are ignored.
+    The payload itself is not validated here; call parse_payload for that.
+    """
+    try:
+        document = json.loads(body)
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from it
+        raise ContractViolation("body", f"not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise ContractViolation("body", f"expected a JSON object, got {type(document).__name__}")
+    attrs: dict[str, str] = {}
+    for name in (*REQUIRED_ATTRIBUTES, "datacontenttype"):
+        value = document.get(name)
+        if value is None:
+            continue  # absent, or null: the required ones are reported as missing just below
+        if not isinstance(value, str):
+            raise ContractViolation(name, f"expected a string, got {type(value).__name__}")
+        attrs[name] = value
+    spec = _checked_envelope(attrs, prefix="", what="attribute")
+    _check_media_type("datacontenttype", attrs.get("datacontenttype"))
+    if "data_base64" in document:
+        raise ContractViolation(
+            "data_base64", "binary data is not part of the contract; the payload is JSON in data"
+        )
+    return CloudEvent(
+        id=attrs["id"],
+        source=attrs["source"],
+        type=spec.ce_type,
+        subject=attrs["subject"],
+        time=_parse_time(attrs["time"], "time"),
+        # CloudEvents lets an event without data leave the member out; both mean a tombstone here.
+        data=_checked_data(spec, document.get("data"), "data"),
     )
 
 
 def _parse_value(spec: EventSpec, value: bytes | None) -> dict[str, Any] | None:
     if value is None:
-        if spec.compacted:
-            return None
-        raise ContractViolation("value", f"null value (tombstone) on non-compacted {spec.topic}")
+        return _checked_data(spec, None, "value")
     try:
         data = json.loads(value)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError both derive from it
         raise ContractViolation("value", f"not valid JSON: {exc}") from None
+    return _checked_data(spec, data, "value")
+
+
+def _checked_data(spec: EventSpec, data: Any, field: str) -> dict[str, Any] | None:
+    if data is None:
+        if spec.compacted:
+            return None
+        raise ContractViolation(field, f"null {field} (tombstone) on non-compacted {spec.topic}")
     if not isinstance(data, dict):
-        raise ContractViolation("value", f"expected a JSON object, got {type(data).__name__}")
+        raise ContractViolation(field, f"expected a JSON object, got {type(data).__name__}")
     return data
 
 

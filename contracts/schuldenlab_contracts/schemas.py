@@ -1,4 +1,4 @@
-"""JSON Schema export of the event models, and the checks CI runs on the exported files.
+"""JSON Schemas of the events (payload, record headers and key), and the checks CI runs on the files.
 
 Usage: python -m schuldenlab_contracts.schemas --write | --check | --compat BASELINE_DIR
 What --compat counts as breaking is documented in schuldenlab_contracts.compat.
@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cloudevents import CONTENT_TYPE, SPECVERSION
 from .compat import breaking_changes
-from .registry import EVENTS
+from .examples import example_payload
+from .registry import EVENTS, EventSpec
 
 __all__ = [
     "SCHEMA_DIR",
@@ -23,10 +25,17 @@ __all__ = [
     "check",
     "generated_schemas",
     "main",
+    "record_headers_schema",
+    "record_key_schema",
     "render",
 ]
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "v1"
+# In the source tree the files live beside the package (contracts/schemas/v1, reviewed in diffs);
+# the wheel carries them inside the package (pyproject's force-include), so an installed copy finds
+# them there and its --check compares the files it ships with the models it ships.
+_PACKAGED_DIR = Path(__file__).resolve().parent / "schema_files" / "v1"
+_SOURCE_DIR = Path(__file__).resolve().parent.parent / "schemas" / "v1"
+SCHEMA_DIR = _PACKAGED_DIR if _PACKAGED_DIR.is_dir() else _SOURCE_DIR
 ID_BASE = "https://schuldenlab.nl/schemas/v1/"
 
 
@@ -44,10 +53,58 @@ def generated_schemas() -> dict[str, dict[str, Any]]:
                 "x-kafka-topic": spec.topic,
                 "x-kafka-key": spec.key_field,
                 "x-compacted": spec.compacted,
+                "examples": [example_payload(spec.ce_type).model_dump(mode="json")],
             }
         )
         schemas[spec.ce_type] = schema
     return schemas
+
+
+def record_key_schema(spec: EventSpec) -> dict[str, Any]:
+    """JSON Schema of the record key of this event: the aggregate id, as UTF-8 text."""
+    key = spec.model.model_json_schema()["properties"][spec.key_field]
+    return {
+        **{k: key[k] for k in ("type", "format") if k in key},
+        "description": f"The aggregate id ({spec.key_field}) in UTF-8, equal to ce_subject; the "
+        "records of one aggregate share a partition, so they are read in the order written.",
+    }
+
+
+def record_headers_schema(spec: EventSpec) -> dict[str, Any]:
+    """JSON Schema of the headers of this event's Kafka records (CloudEvents binary mode, SPEC §3).
+
+    What to_kafka_record writes; other headers may appear (a client library's own) and are ignored.
+    """
+    properties = {
+        "ce_specversion": {"const": SPECVERSION, "description": "CloudEvents version."},
+        "ce_id": {
+            "type": "string",
+            "format": "uuid",
+            "description": "Event id, unchanged when the event is re-published: the idempotency key.",
+        },
+        "ce_source": {"const": spec.ce_source, "description": f"The producer: {spec.source}."},
+        "ce_type": {"const": spec.ce_type, "description": f"The event type ({spec.name})."},
+        "ce_time": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the event happened, RFC 3339 in UTC.",
+        },
+        "ce_subject": {
+            **record_key_schema(spec),
+            "description": f"The aggregate id ({spec.key_field}), equal to the record key.",
+        },
+        "content-type": {
+            "const": CONTENT_TYPE,
+            "description": "Media type of the record value; readers also accept parameters such as "
+            "'; charset=utf-8', or no header at all.",
+        },
+    }
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": True,
+    }
 
 
 def render(schema: dict[str, Any]) -> str:

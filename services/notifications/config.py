@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from notifications.domain.retry import DEFAULT_SCHEDULE, RetryPolicy
+from notifications.domain.targets import AllowedHost, parse_allowed_hosts
 from servicekit.config import ConfigError, Settings
 
 
@@ -24,7 +25,7 @@ def _number(settings: Settings, name: str, default: float, *, minimum: float = 0
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    allowed_hosts: frozenset[str]
+    allowed_hosts: frozenset[AllowedHost]
     policy: RetryPolicy
     timeout: float
     concurrency: int
@@ -39,7 +40,10 @@ class WebhookSettings:
             schedule = RetryPolicy.parse_schedule(schedule_text) if schedule_text else DEFAULT_SCHEDULE
         except ValueError as exc:
             raise ConfigError(f"SCHULDENLAB_WEBHOOK_RETRY_SCHEDULE: {exc}") from None
-        hosts = settings.setting("SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS") or ""
+        try:
+            allowed_hosts = parse_allowed_hosts(settings.setting("SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS") or "")
+        except ValueError as exc:
+            raise ConfigError(f"SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS: {exc}") from None
         policy = RetryPolicy(
             schedule=schedule,
             jitter=min(1.0, _number(settings, "SCHULDENLAB_WEBHOOK_RETRY_JITTER", 0.2)),
@@ -47,7 +51,7 @@ class WebhookSettings:
             disable_after=timedelta(seconds=_number(settings, "SCHULDENLAB_WEBHOOK_DISABLE_AFTER", 5 * 86400.0)),
         )
         return cls(
-            allowed_hosts=frozenset(h.strip().lower().strip("[]") for h in hosts.split(",") if h.strip()),
+            allowed_hosts=allowed_hosts,
             policy=policy,
             timeout=_number(settings, "SCHULDENLAB_WEBHOOK_TIMEOUT", 10.0, minimum=0.01),
             concurrency=int(_number(settings, "SCHULDENLAB_WEBHOOK_CONCURRENCY", 50, minimum=1)),

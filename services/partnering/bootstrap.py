@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from partnering.adapters.uow import PostgresPartneringUnitOfWork
-from partnering.domain.errors import InvalidInput, NotFound, PartneringConflict
+from partnering.domain.errors import InvalidInput, NotALabMember, NotFound, PartneringConflict
 from partnering.entrypoints.http import router
 from partnering.entrypoints.messages import HANDLERS
 from servicekit.service import ServiceDefinition
@@ -17,5 +17,5 @@ def definition() -> ServiceDefinition:
         uow_factory=PostgresPartneringUnitOfWork,
         routers=[router],
         handlers=HANDLERS,
-        error_statuses={PartneringConflict: 409, NotFound: 404, InvalidInput: 422},
+        error_statuses={PartneringConflict: 409, NotFound: 404, InvalidInput: 422, NotALabMember: 403},
     )

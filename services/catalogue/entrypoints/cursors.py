@@ -8,6 +8,9 @@ import binascii
 # Different prefixes, so a change-log cursor passed to the catalogue (or the reverse) is refused.
 LISTING = "l1"
 CHANGES = "c1"
+# Positions are PostgreSQL bigints (listed_seq, the change log's seq); a larger one was never issued
+# and would only make the query fail.
+MAX_POSITION = 2**63 - 1
 
 
 class InvalidCursor(ValueError):
@@ -21,10 +24,16 @@ def encode(kind: str, position: int) -> str:
 def decode(kind: str, cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, number = raw.partition(":")
-        position = int(number)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidCursor("not a cursor this service issued") from None
-    if prefix != kind or position < 0:
+    prefix, _, number = raw.partition(":")
+    # Only the exact text encode() writes: base64 decoding skips stray characters, and int() takes signs,
+    # spaces, "_", leading zeros and non-ASCII digits, so a forged cursor would otherwise pass.
+    if not (number.isascii() and number.isdigit() and len(number) <= len(str(MAX_POSITION))):
+        raise InvalidCursor("not a cursor this service issued")
+    position = int(number)
+    if position > MAX_POSITION or encode(prefix, position) != cursor:
+        raise InvalidCursor("not a cursor this service issued")
+    if prefix != kind:
         raise InvalidCursor("not a cursor for this list")
     return position

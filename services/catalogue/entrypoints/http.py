@@ -14,7 +14,6 @@ from prometheus_client import Counter
 
 from catalogue.domain.model import Contact, Disclosure, Dossier, Project
 from catalogue.entrypoints import cursors
-from catalogue.entrypoints.limits import LimitedBodyRoute
 from catalogue.entrypoints.schemas import (
     CataloguePage,
     ChangesPage,
@@ -33,7 +32,7 @@ from servicekit.metrics import REGISTRY
 from servicekit.problems import Problem
 from servicekit.service import get_runtime
 
-router = APIRouter(prefix="/v1", tags=["catalogue"], route_class=LimitedBodyRoute)
+router = APIRouter(prefix="/v1", tags=["catalogue"])
 
 Operator = Annotated[Principal, Depends(require_role())]
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -12,7 +12,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from schuldenlab_contracts.events import (
     Availability,
     CatalogueProject,
-    Count,
     HttpUrl,
     Label,
     Origin,
@@ -20,9 +19,12 @@ from schuldenlab_contracts.events import (
     ProjectPartner,
     Text,
 )
+from servicekit.inputs import Count
 
 # The dossier fields reuse the contract's constrained types, so whatever is accepted here is exactly
-# what ProjectSubmitted can carry: a valid request can never fail later when the event is built.
+# what ProjectSubmitted can carry: a valid request can never fail later when the event is built. Counts
+# are narrower than the contract's (servicekit's strict Count: a JSON integer a PostgreSQL integer holds),
+# so every consumer can store what it receives.
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -36,7 +36,10 @@ class PostgresDeliveryQueue:
                        ORDER BY d.next_attempt_at LIMIT $1
                        FOR UPDATE OF d SKIP LOCKED)
                    UPDATE deliveries d
-                      SET locked_until = clock_timestamp() + make_interval(secs => $3), claim_token = $4
+                      SET locked_until = clock_timestamp() + make_interval(secs => $3), claim_token = $4,
+                          -- Counted when claimed, not when the answer is recorded: an attempt cut short
+                          -- by a crash still took a turn, and may have reached the receiver.
+                          attempts = d.attempts + 1, round_attempts = d.round_attempts + 1
                      FROM due, subscriptions s, received_events e
                     WHERE d.id = due.id AND s.id = d.subscription_id AND e.event_id = d.event_id
                    RETURNING d.id, d.subscription_id, d.attempts, d.round_attempts, s.url, s.target_host,
@@ -72,7 +75,7 @@ class PostgresDeliveryQueue:
                 status = "cancelled"  # a retry of a disabled subscription would never be sent
             updated = await conn.fetchval(
                 """UPDATE deliveries
-                      SET status = $3, attempts = attempts + 1, round_attempts = round_attempts + 1,
+                      SET status = $3,
                           next_attempt_at = CASE WHEN $3 = 'pending'
                                                  THEN clock_timestamp() + make_interval(secs => $4) END,
                           completed_at = CASE WHEN $3 = 'pending' THEN NULL ELSE clock_timestamp() END,
@@ -87,9 +90,8 @@ class PostgresDeliveryQueue:
             )
             if updated is None:
                 # Redelivered (or taken over) while this attempt ran: its outcome no longer decides the
-                # delivery, but the receiver did get a request, so the log keeps it.
-                if await conn.fetchval("UPDATE deliveries SET attempts = attempts + 1 WHERE id = $1 RETURNING id",
-                                       claim.delivery_id):
+                # delivery, but the receiver did get a request, so the log keeps it (counted at its claim).
+                if await conn.fetchval("SELECT id FROM deliveries WHERE id = $1 FOR UPDATE", claim.delivery_id):
                     await self._log_attempt(conn, claim, attempt)
                 return False
             await self._log_attempt(conn, claim, attempt)
@@ -109,14 +111,13 @@ class PostgresDeliveryQueue:
 
     @staticmethod
     async def _log_attempt(conn: asyncpg.Connection, claim: ClaimedDelivery, attempt: Attempt) -> None:
-        # Numbered here, under the delivery's row lock: two attempts overlapping after a redeliver would
-        # both have counted themselves the same number from their claims.
+        # The number is the one its claim counted (each claim counts under the row lock, so two overlapping
+        # attempts never share one); a number missing from the log is an attempt cut short by a crash.
         await conn.execute(
             """INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, error, outcome)
-               SELECT $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5, $6
-                 FROM delivery_attempts WHERE delivery_id = $1""",
-            claim.delivery_id, attempt.started_at, attempt.duration_ms, attempt.status_code, attempt.error,
-            attempt.outcome,
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            claim.delivery_id, attempt.number, attempt.started_at, attempt.duration_ms, attempt.status_code,
+            attempt.error, attempt.outcome,
         )
 
     @staticmethod
@@ -133,12 +134,17 @@ class PostgresDeliveryQueue:
         )
         log.warning("notifications: subscription %s disabled: %s", subscription_id, reason)
 
-    async def release(self, claims: list[ClaimedDelivery]) -> None:
+    async def release(self, claims: list[ClaimedDelivery], *, attempted: bool) -> None:
+        # A claim never sent takes back the attempt its claim counted; one interrupted mid-attempt keeps
+        # it, since its request may have reached the receiver.
+        uncount = 0 if attempted else 1
         async with self._pool.acquire() as conn:
             for claim in claims:
                 await conn.execute(
-                    "UPDATE deliveries SET locked_until = NULL, claim_token = NULL WHERE id = $1 AND claim_token = $2",
-                    claim.delivery_id, claim.claim_token,
+                    """UPDATE deliveries SET locked_until = NULL, claim_token = NULL,
+                              attempts = attempts - $3, round_attempts = round_attempts - $3
+                        WHERE id = $1 AND claim_token = $2""",
+                    claim.delivery_id, claim.claim_token, uncount,
                 )
 
     async def refresh_gauges(self) -> None:

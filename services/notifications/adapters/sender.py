@@ -6,10 +6,11 @@ import asyncio
 import concurrent.futures
 import functools
 import socket
+import ssl
 
 import httpx
 
-from notifications.domain.errors import InvalidInput
+from notifications.domain.errors import InvalidInput, RefusedTarget
 from notifications.service_layer.ports import Resolver, SendResult
 from notifications.service_layer.targets import check_target
 
@@ -56,12 +57,16 @@ class HttpWebhookSender:
         try:
             # One deadline for the whole attempt, DNS included; httpx's own timeout applies per phase only.
             return await asyncio.wait_for(self._checked_post(url, headers, body), self._timeout)
-        except InvalidInput as exc:
-            return SendResult(status_code=None, retry_after=None, error=f"refused: {exc.reason}")
+        except RefusedTarget as exc:
+            return _failed(f"refused: {exc.reason}")
+        except InvalidInput as exc:  # a URL stored before the checks were as strict as they are now
+            return _failed(f"invalid URL: {exc.reason}")
         except (TimeoutError, httpx.TimeoutException):
-            return SendResult(status_code=None, retry_after=None, error=f"no answer within {self._timeout:g} s")
+            return _failed(f"no answer within {self._timeout:g} s")
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+            return _failed("invalid URL: the HTTP client cannot build a request for it")
         except httpx.HTTPError as exc:
-            return SendResult(status_code=None, retry_after=None, error=f"{type(exc).__name__}: {exc}"[:500])
+            return _failed(_described(exc))
 
     async def _checked_post(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         request_url, headers, extensions = await self._pinned(url, headers)
@@ -83,3 +88,43 @@ class HttpWebhookSender:
         if checked.target.scheme != "https":
             return pinned, headers, {}
         return pinned, {**headers, "connection": "close"}, {"sni_hostname": checked.target.host}
+
+
+def _failed(error: str) -> SendResult:
+    return SendResult(status_code=None, retry_after=None, error=error)
+
+
+def _described(exc: httpx.HTTPError) -> str:
+    """What the delivery log says of a request that got no answer: the kind of failure, never the text.
+
+    The log is the integrator's to read. An exception's text can carry what the other side sent (an SSH
+    or database banner quoted in "illegal status line: ...") and the details of a refused connection;
+    for a target reachable through the allow-list that would make subscriptions a port and service scanner.
+    A certificate's verification message stays: it is what any client of that host sees, and the one
+    detail an integrator needs to fix its endpoint.
+    """
+    if isinstance(exc, httpx.ConnectError):
+        certificate = _cause(exc, ssl.SSLCertVerificationError)
+        if certificate is not None:
+            why = getattr(certificate, "verify_message", None) or "verification failed"
+            return f"the receiver's TLS certificate was not accepted: {why}"
+        return "the TLS handshake failed" if _cause(exc, ssl.SSLError) else "could not connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "the answer was not valid HTTP"
+    if isinstance(exc, httpx.LocalProtocolError):
+        return "the request could not be built"
+    if isinstance(exc, httpx.NetworkError):
+        return "the connection broke off"
+    return f"the request failed ({type(exc).__name__})"
+
+
+def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of `kind` in the chain behind `exc` (httpx wraps httpcore, which wraps ssl)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # chains are short; the bound only guards against a cycle
+        if seen is None:
+            return None
+        if isinstance(seen, kind):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -16,6 +16,13 @@ class InvalidInput(ValueError):
         self.reason = reason
 
 
+class RefusedTarget(InvalidInput):
+    """The URL is well formed, but it reaches a non-public address (the SSRF defence); still a 422 on `url`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("url", reason)
+
+
 class DeliveryConflict(Exception):
     """A delivery cannot be sent again now; `conditions` lists every unmet condition (a 409)."""
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from notifications.domain.model import Attempt
 from notifications.domain.retry import Decision, RetryPolicy, classify, decide, parse_retry_after
 from notifications.domain.signing import webhook_headers
-from notifications.service_layer.ports import ClaimedDelivery, DeliveryQueue, WebhookSender
+from notifications.service_layer.ports import ClaimedDelivery, DeliveryQueue, SendResult, WebhookSender
 from schuldenlab_contracts.cloudevents import CloudEvent, to_structured_json
 
 log = logging.getLogger(__name__)
@@ -28,19 +29,31 @@ def webhook_body(claim: ClaimedDelivery) -> bytes:
 async def attempt_delivery(claim: ClaimedDelivery, sender: WebhookSender, policy: RetryPolicy, *,
                            clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                            random_unit: Callable[[], float] = random.random) -> tuple[Attempt, Decision]:
-    """Sign and send one delivery, and decide what follows from the receiver's answer."""
+    """Sign and send one delivery, and decide what follows from the receiver's answer.
+
+    Whatever stops the request from going out is a failed attempt too, recorded and retried on the
+    schedule like any other: an attempt that raised instead would leave its delivery leased and pending,
+    tried again (and failing the same way) each time the lease runs out, for ever.
+    """
     started_at = clock()
-    body = webhook_body(claim)
-    headers = webhook_headers(list(claim.secrets), claim.event.event_id, int(started_at.timestamp()), body)
     began = time.perf_counter()
-    result = await sender.send(claim.url, headers, body)
+    try:
+        body = webhook_body(claim)
+        headers = webhook_headers(list(claim.secrets), claim.event.event_id, int(started_at.timestamp()), body)
+        result = await sender.send(claim.url, headers, body)
+    except Exception as exc:  # not CancelledError (a BaseException): a stopping worker hands the claim back
+        error_id = uuid.uuid4().hex[:12]
+        # The integrator sees the kind and an id; the operator finds the traceback under that id.
+        log.exception("notifications: delivery %s could not be sent (error id %s)", claim.delivery_id, error_id)
+        result = SendResult(status_code=None, retry_after=None,
+                            error=f"unexpected error ({type(exc).__name__}, error id {error_id})")
     duration_ms = (time.perf_counter() - began) * 1000
     outcome = classify(result.status_code if result.error is None else None)
     now = clock()
-    decision = decide(policy, outcome, attempt_in_round=claim.round_attempts + 1,
+    decision = decide(policy, outcome, attempt_in_round=claim.round_attempts,
                       retry_after=parse_retry_after(result.retry_after, now),
                       failing_since=claim.failing_since, now=now, random_unit=random_unit())
-    attempt = Attempt(number=claim.attempts + 1, started_at=started_at, duration_ms=duration_ms,
+    attempt = Attempt(number=claim.attempts, started_at=started_at, duration_ms=duration_ms,
                       status_code=result.status_code, error=result.error, outcome=outcome.value)
     return attempt, decision
 
@@ -100,7 +113,7 @@ class Dispatcher:
                     continue
                 self._start(claim)
             if too_many:
-                await self._queue.release(too_many)
+                await self._queue.release(too_many, attempted=False)
             if len(claims) < free or too_many:
                 return
 
@@ -144,6 +157,6 @@ class Dispatcher:
             # Hand the interrupted ones back now rather than when their leases expire, so a restart
             # (or another replica) resumes them at once.
             try:
-                await asyncio.wait_for(self._queue.release(claims), timeout=2)
+                await asyncio.wait_for(self._queue.release(claims, attempted=True), timeout=2)
             except Exception:
                 log.warning("notifications: could not release %d claimed deliveries", len(claims))

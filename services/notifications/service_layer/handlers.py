@@ -15,6 +15,7 @@ from notifications.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
+from notifications.domain.targets import AllowedHost
 from notifications.service_layer.ports import NotificationsUnitOfWork, Resolver
 from notifications.service_layer.targets import check_target
 from schuldenlab_contracts.registry import EVENT_TYPES
@@ -42,7 +43,7 @@ def _now() -> datetime:
 
 
 async def subscribe(cmd: Subscribe, uow: NotificationsUnitOfWork, resolver: Resolver,
-                    allowed_hosts: frozenset[str]) -> Subscription:
+                    allowed_hosts: frozenset[AllowedHost]) -> Subscription:
     unknown = sorted(set(cmd.event_types) - EVENT_TYPES)
     if unknown or not cmd.event_types:
         what = f"unknown event type(s) {', '.join(unknown)}" if unknown else "at least one event type is needed"

@@ -60,8 +60,9 @@ class ClaimedDelivery:
     target_host: str
     secrets: tuple[str, ...] = field(repr=False)  # never in a log line or traceback
     event: ReceivedEvent = field(repr=False)
-    attempts: int = 0
-    round_attempts: int = 0
+    # Counted when claimed: this attempt's number over the delivery's life, and within its round.
+    attempts: int = 1
+    round_attempts: int = 1
     failing_since: datetime | None = None
 
 
@@ -75,7 +76,8 @@ class SendResult:
 class DeliveryQueue(Protocol):
     async def claim(self, limit: int, exclude_hosts: list[str]) -> list[ClaimedDelivery]: ...
     async def finish(self, claim: ClaimedDelivery, attempt: Attempt, decision: Decision) -> bool: ...
-    async def release(self, claims: list[ClaimedDelivery]) -> None: ...
+    async def release(self, claims: list[ClaimedDelivery], *, attempted: bool) -> None:
+        """Hand claims back at once; `attempted` keeps the attempt each claim counted (its request may be out)."""
     async def refresh_gauges(self) -> None: ...
 
 

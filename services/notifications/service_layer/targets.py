@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from notifications.domain.errors import InvalidInput
-from notifications.domain.targets import Target, ip_literal, parse_target, refusal
+from notifications.domain.errors import RefusedTarget
+from notifications.domain.targets import AllowedHost, Target, ip_literal, is_exempt, parse_target, refusal
 from notifications.service_layer.ports import Resolver
 
 
@@ -20,14 +20,15 @@ class CheckedTarget:
     pin_to: str | None
 
 
-async def check_target(url: str, resolver: Resolver, allowed_hosts: frozenset[str]) -> CheckedTarget:
-    """The target of `url`, or InvalidInput on `url` when it is malformed or reaches a non-public address."""
+async def check_target(url: str, resolver: Resolver, allowed_hosts: frozenset[AllowedHost]) -> CheckedTarget:
+    """The target of `url`; InvalidInput on `url` when it is malformed, RefusedTarget when it reaches a
+    non-public address and neither its host nor its host:port is on the allow-list."""
     target = parse_target(url)
-    if target.host in allowed_hosts:
+    if is_exempt(target, allowed_hosts):
         return CheckedTarget(target, None)
     literal = ip_literal(target.host)
     addresses = [str(literal)] if literal else await resolver.resolve(target.host, target.port)
     reason = refusal(target.host, addresses)
     if reason:
-        raise InvalidInput("url", reason)
+        raise RefusedTarget(reason)
     return CheckedTarget(target, None if literal else addresses[0])

@@ -7,6 +7,7 @@ import uuid
 import asyncpg
 
 from partnering.domain.lab import Lab, LabStatus, Partner, PartnerKind, SetupStep, StepRecord
+from partnering.domain.membership import Member
 
 
 def _partner(row: asyncpg.Record) -> Partner:
@@ -76,3 +77,18 @@ class PostgresLabRepository:
             "UPDATE labs SET status = $2, formed_at = $3, founding_partner_ids = $4, formed_by = $5 WHERE id = $1",
             lab.id, lab.status.value, lab.formed_at, list(lab.founding_partner_ids), lab.formed_by,
         )
+
+    async def members(self, lab_id: uuid.UUID) -> list[Member]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM lab_members WHERE lab_id = $1 ORDER BY added_at, subject", lab_id)
+        return [Member(lab_id=r["lab_id"], subject=r["subject"], added_by=r["added_by"], added_at=r["added_at"])
+                for r in rows]
+
+    async def add_member(self, member: Member) -> None:
+        await self._conn.execute(
+            "INSERT INTO lab_members (lab_id, subject, added_by, added_at) VALUES ($1, $2, $3, $4)",
+            member.lab_id, member.subject, member.added_by, member.added_at,
+        )
+
+    async def remove_member(self, lab_id: uuid.UUID, subject: str) -> None:
+        await self._conn.execute("DELETE FROM lab_members WHERE lab_id = $1 AND subject = $2", lab_id, subject)

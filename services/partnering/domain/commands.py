@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from partnering.domain.membership import Actor
+
 
 @dataclass(frozen=True)
-class CreateLab:
+class Command:
+    """Every command names its asker in `by`; `by_operator` says the asker holds the operator role, who may
+    change every lab. False unless said, so a command built without it is held to the lab's membership: a
+    forgotten flag can only give less, never more."""
+
+    by_operator: bool = field(default=False, kw_only=True)
+
+    @property
+    def actor(self) -> Actor:
+        # Changes reach a handler only through routes that admit `lab` or `operator`: the asker holds one of them.
+        return Actor(self.by, is_operator=self.by_operator, holds_lab_role=True)
+
+
+@dataclass(frozen=True)
+class CreateLab(Command):
     name: str
     municipalities: list[str]
     region: str | None
@@ -17,7 +33,7 @@ class CreateLab:
 
 
 @dataclass(frozen=True)
-class CompleteSetupStep:
+class CompleteSetupStep(Command):
     lab_id: uuid.UUID
     step: str
     note: str | None
@@ -25,7 +41,7 @@ class CompleteSetupStep:
 
 
 @dataclass(frozen=True)
-class JoinLab:
+class JoinLab(Command):
     lab_id: uuid.UUID
     organisation: str
     kind: str
@@ -36,20 +52,20 @@ class JoinLab:
 
 
 @dataclass(frozen=True)
-class FormLab:
+class FormLab(Command):
     lab_id: uuid.UUID
     by: str
 
 
 @dataclass(frozen=True)
-class StartImplementation:
+class StartImplementation(Command):
     lab_id: uuid.UUID
     project_id: uuid.UUID
     by: str
 
 
 @dataclass(frozen=True)
-class RecordFunding:
+class RecordFunding(Command):
     implementation_id: uuid.UUID
     source: str
     kind: str
@@ -58,13 +74,13 @@ class RecordFunding:
 
 
 @dataclass(frozen=True)
-class StartRunning:
+class StartRunning(Command):
     implementation_id: uuid.UUID
     by: str
 
 
 @dataclass(frozen=True)
-class RecordImpact:
+class RecordImpact(Command):
     implementation_id: uuid.UUID
     period_start: date
     period_end: date
@@ -75,8 +91,22 @@ class RecordImpact:
 
 
 @dataclass(frozen=True)
-class HandOverImplementation:
+class HandOverImplementation(Command):
     implementation_id: uuid.UUID
     handed_over_to: list[str]
     regular_operations: str
+    by: str
+
+
+@dataclass(frozen=True)
+class AddLabMember(Command):
+    lab_id: uuid.UUID
+    subject: str
+    by: str
+
+
+@dataclass(frozen=True)
+class RemoveLabMember(Command):
+    lab_id: uuid.UUID
+    subject: str
     by: str

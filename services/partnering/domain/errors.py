@@ -1,6 +1,10 @@
-"""The ways partnering's rules refuse a change: conflicts (409), missing things (404), bad input (422)."""
+"""The ways partnering's rules refuse a change: conflict (409), missing (404), bad input (422), not a member (403)."""
 
 from __future__ import annotations
+
+
+class NotALabMember(Exception):
+    """The asker may not change this lab: only its members and the operator may."""
 
 
 class PartneringConflict(Exception):

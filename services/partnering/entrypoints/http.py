@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from partnering.domain import commands
+from partnering.domain.membership import Actor
 from partnering.entrypoints import schemas, views
 from partnering.entrypoints.metrics import FUNDING_EUR, IMPLEMENTATION_CHANGES, LAB_CHANGES
 from partnering.service_layer import handlers
@@ -14,9 +15,19 @@ from servicekit.auth import Principal, current_principal, require_role
 from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1")
-# Reading needs a valid token of any role (labs are not among SPEC's public resources); changing needs `lab`.
+# Reading needs a token with a platform role (labs are not among SPEC's public resources); changing needs `lab`,
+# and the service layer then admits only the lab's members (and the operator).
 reader = Depends(current_principal)
 changer = Depends(require_role("lab"))
+
+
+def _is_operator(who: Principal) -> bool:
+    return "operator" in who.roles
+
+
+def _viewer(who: Principal) -> Actor:
+    return Actor(who.subject, is_operator=_is_operator(who), holds_lab_role="lab" in who.roles)
+
 
 LABS = ["labs"]
 IMPLEMENTATIONS = ["implementations"]
@@ -24,11 +35,12 @@ IMPLEMENTATIONS = ["implementations"]
 
 @router.post("/labs", status_code=201, tags=LABS, summary="Create a lab; it starts as forming")
 async def create_lab(body: schemas.LabCreate, request: Request, who: Principal = changer) -> schemas.LabOut:
-    cmd = commands.CreateLab(name=body.name, municipalities=body.municipalities, region=body.region, by=who.subject)
+    cmd = commands.CreateLab(name=body.name, municipalities=body.municipalities, region=body.region, by=who.subject,
+                             by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         lab = await handlers.create_lab(cmd, uow)
     LAB_CHANGES.labels("created").inc()
-    return views.lab_out(handlers.LabView(lab, []))
+    return views.lab_out(handlers.LabView(lab, [], shows_people=True))
 
 
 @router.get("/labs", tags=LABS, summary="All labs, briefly")
@@ -39,16 +51,47 @@ async def list_labs(request: Request, _: Principal = reader) -> schemas.LabList:
 
 
 @router.get("/labs/{lab_id}", tags=LABS, summary="A lab with partners, set-up checklist and implementations")
-async def get_lab(lab_id: uuid.UUID, request: Request, _: Principal = reader) -> schemas.LabOut:
+async def get_lab(lab_id: uuid.UUID, request: Request, who: Principal = reader) -> schemas.LabOut:
     async with get_runtime(request).transaction() as uow:
-        view = await handlers.get_lab(lab_id, uow)
+        view = await handlers.get_lab(lab_id, uow, _viewer(who))
     return views.lab_out(view)
+
+
+@router.get("/labs/{lab_id}/members", tags=LABS,
+            summary="Who may change the lab besides the operator (members and the operator only)")
+async def list_lab_members(lab_id: uuid.UUID, request: Request, who: Principal = reader) -> schemas.MemberList:
+    async with get_runtime(request).transaction() as uow:
+        members = await handlers.list_lab_members(lab_id, uow, _viewer(who))
+    return schemas.MemberList(items=[views.member_out(m) for m in members])
+
+
+@router.post("/labs/{lab_id}/members", status_code=201, tags=LABS,
+             summary="Add a member: a lab token with this subject may then change the lab")
+async def add_lab_member(lab_id: uuid.UUID, body: schemas.MemberCreate, request: Request,
+                         who: Principal = changer) -> schemas.MemberOut:
+    cmd = commands.AddLabMember(lab_id=lab_id, subject=body.subject, by=who.subject, by_operator=_is_operator(who))
+    async with get_runtime(request).transaction() as uow:
+        member = await handlers.add_lab_member(cmd, uow)
+    LAB_CHANGES.labels("member_added").inc()
+    return views.member_out(member)
+
+
+@router.delete("/labs/{lab_id}/members/{subject}", status_code=204, tags=LABS,
+               summary="Remove a member; a member cannot remove the last one")
+async def remove_lab_member(lab_id: uuid.UUID, subject: str, request: Request,
+                            who: Principal = changer) -> Response:
+    cmd = commands.RemoveLabMember(lab_id=lab_id, subject=subject, by=who.subject, by_operator=_is_operator(who))
+    async with get_runtime(request).transaction() as uow:
+        await handlers.remove_lab_member(cmd, uow)
+    LAB_CHANGES.labels("member_removed").inc()
+    return Response(status_code=204)
 
 
 @router.put("/labs/{lab_id}/checklist/{step}", tags=LABS, summary="Mark a set-up step done (who and when recorded)")
 async def complete_setup_step(lab_id: uuid.UUID, step: str, body: schemas.StepUpdate, request: Request,
                               who: Principal = changer) -> schemas.StepOut:
-    cmd = commands.CompleteSetupStep(lab_id=lab_id, step=step, note=body.note, by=who.subject)
+    cmd = commands.CompleteSetupStep(lab_id=lab_id, step=step, note=body.note, by=who.subject,
+                                     by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         record = await handlers.complete_setup_step(cmd, uow)
     return schemas.StepOut(step=record.step.value, done=True, done_by=record.done_by, done_at=record.done_at,
@@ -60,7 +103,8 @@ async def complete_setup_step(lab_id: uuid.UUID, step: str, body: schemas.StepUp
 async def join_lab(lab_id: uuid.UUID, body: schemas.PartnerCreate, request: Request,
                    who: Principal = changer) -> schemas.PartnerOut:
     cmd = commands.JoinLab(lab_id=lab_id, organisation=body.organisation, kind=body.kind, sector=body.sector,
-                           is_municipality=body.is_municipality, commitment=body.commitment, by=who.subject)
+                           is_municipality=body.is_municipality, commitment=body.commitment, by=who.subject,
+                           by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         partner = await handlers.join_lab(cmd, uow)
     LAB_CHANGES.labels("partner_joined").inc()
@@ -73,8 +117,8 @@ async def join_lab(lab_id: uuid.UUID, body: schemas.PartnerCreate, request: Requ
              summary="Form the lab (LabFormed); 409 naming every unmet condition")
 async def form_lab(lab_id: uuid.UUID, request: Request, who: Principal = changer) -> schemas.LabOut:
     async with get_runtime(request).transaction() as uow:
-        await handlers.form_lab(commands.FormLab(lab_id=lab_id, by=who.subject), uow)
-        view = await handlers.get_lab(lab_id, uow)
+        await handlers.form_lab(commands.FormLab(lab_id=lab_id, by=who.subject, by_operator=_is_operator(who)), uow)
+        view = await handlers.get_lab(lab_id, uow, _viewer(who))
     LAB_CHANGES.labels("formed").inc()
     return views.lab_out(view)
 
@@ -83,20 +127,21 @@ async def form_lab(lab_id: uuid.UUID, request: Request, who: Principal = changer
              summary="Implement a proven catalogue project in a formed lab (ImplementationStarted)")
 async def start_implementation(lab_id: uuid.UUID, body: schemas.ImplementationCreate, request: Request,
                                who: Principal = changer) -> schemas.ImplementationOut:
-    cmd = commands.StartImplementation(lab_id=lab_id, project_id=body.project_id, by=who.subject)
+    cmd = commands.StartImplementation(lab_id=lab_id, project_id=body.project_id, by=who.subject,
+                                       by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         implementation = await handlers.start_implementation(cmd, uow)
     IMPLEMENTATION_CHANGES.labels("started").inc()
-    return views.implementation_out(implementation)
+    return views.implementation_out(implementation, shows_people=True)  # a member or the operator asked
 
 
 @router.get("/implementations/{implementation_id}", tags=IMPLEMENTATIONS,
             summary="An implementation with funding, impact (and totals) and handover")
 async def get_implementation(implementation_id: uuid.UUID, request: Request,
-                             _: Principal = reader) -> schemas.ImplementationOut:
+                             who: Principal = reader) -> schemas.ImplementationOut:
     async with get_runtime(request).transaction() as uow:
-        implementation = await handlers.get_implementation(implementation_id, uow)
-    return views.implementation_out(implementation)
+        view = await handlers.get_implementation(implementation_id, uow, _viewer(who))
+    return views.implementation_out(view.implementation, shows_people=view.shows_people)
 
 
 @router.post("/implementations/{implementation_id}/funding", status_code=201, tags=IMPLEMENTATIONS,
@@ -104,13 +149,13 @@ async def get_implementation(implementation_id: uuid.UUID, request: Request,
 async def record_funding(implementation_id: uuid.UUID, body: schemas.FundingCreate, request: Request,
                          who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.RecordFunding(implementation_id=implementation_id, source=body.source, kind=body.kind,
-                                 amount_eur=body.amount_eur, by=who.subject)
+                                 amount_eur=body.amount_eur, by=who.subject, by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         funding = await handlers.record_funding(cmd, uow)
-        implementation = await handlers.get_implementation(implementation_id, uow)
+        view = await handlers.get_implementation(implementation_id, uow, _viewer(who))
     IMPLEMENTATION_CHANGES.labels("funded").inc()
     FUNDING_EUR.labels(funding.kind.value).inc(float(funding.amount_eur))  # for dashboards; the books stay exact in SQL
-    return views.implementation_out(implementation)
+    return views.implementation_out(view.implementation, shows_people=view.shows_people)
 
 
 @router.post("/implementations/{implementation_id}/start", tags=IMPLEMENTATIONS,
@@ -119,9 +164,10 @@ async def start_running(implementation_id: uuid.UUID, request: Request,
                         who: Principal = changer) -> schemas.ImplementationOut:
     async with get_runtime(request).transaction() as uow:
         implementation = await handlers.start_running(
-            commands.StartRunning(implementation_id=implementation_id, by=who.subject), uow)
+            commands.StartRunning(implementation_id=implementation_id, by=who.subject, by_operator=_is_operator(who)),
+            uow)
     IMPLEMENTATION_CHANGES.labels("running").inc()
-    return views.implementation_out(implementation)
+    return views.implementation_out(implementation, shows_people=True)  # a member or the operator asked
 
 
 @router.post("/implementations/{implementation_id}/impact", status_code=201, tags=IMPLEMENTATIONS,
@@ -130,12 +176,13 @@ async def record_impact(implementation_id: uuid.UUID, body: schemas.ImpactCreate
                         who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.RecordImpact(implementation_id=implementation_id, period_start=body.period_start,
                                 period_end=body.period_end, households_reached=body.households_reached,
-                                households_debt_free=body.households_debt_free, notes=body.notes, by=who.subject)
+                                households_debt_free=body.households_debt_free, notes=body.notes, by=who.subject,
+                                by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         await handlers.record_impact(cmd, uow)
-        implementation = await handlers.get_implementation(implementation_id, uow)
+        view = await handlers.get_implementation(implementation_id, uow, _viewer(who))
     IMPLEMENTATION_CHANGES.labels("impact").inc()
-    return views.implementation_out(implementation)
+    return views.implementation_out(view.implementation, shows_people=view.shows_people)
 
 
 @router.post("/implementations/{implementation_id}/handover", tags=IMPLEMENTATIONS,
@@ -143,8 +190,9 @@ async def record_impact(implementation_id: uuid.UUID, body: schemas.ImpactCreate
 async def hand_over_implementation(implementation_id: uuid.UUID, body: schemas.HandoverCreate, request: Request,
                                    who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.HandOverImplementation(implementation_id=implementation_id, handed_over_to=body.handed_over_to,
-                                          regular_operations=body.regular_operations, by=who.subject)
+                                          regular_operations=body.regular_operations, by=who.subject,
+                                          by_operator=_is_operator(who))
     async with get_runtime(request).transaction() as uow:
         implementation = await handlers.hand_over_implementation(cmd, uow)
     IMPLEMENTATION_CHANGES.labels("handed_over").inc()
-    return views.implementation_out(implementation)
+    return views.implementation_out(implementation, shows_people=True)  # a member or the operator asked

@@ -7,7 +7,8 @@ from prometheus_client import Counter
 from servicekit.metrics import REGISTRY
 
 LAB_CHANGES = Counter(
-    "schuldenlab_partnering_lab_changes", "Committed lab changes by kind (created, partner_joined, formed)",
+    "schuldenlab_partnering_lab_changes",
+    "Committed lab changes by kind (created, partner_joined, formed, member_added, member_removed)",
     ["kind"], registry=REGISTRY,
 )
 IMPLEMENTATION_CHANGES = Counter(

@@ -7,7 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from servicekit.inputs import Count
 
 
 def _not_blank(value: str) -> str:
@@ -20,7 +22,6 @@ def _not_blank(value: str) -> str:
 Label = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank)]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_not_blank)]
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
-MAX_COUNT = 2_147_483_647  # PostgreSQL integer (int4)
 # Exact euros: a JSON string ("1250.50") or number; more than two decimals, zero or less are refused.
 Euros = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False,
                                  examples=["1250.00"])]
@@ -62,9 +63,9 @@ class FundingCreate(Request):
 class ImpactCreate(Request):
     period_start: date
     period_end: date
-    # Strict: true/false are not counts; the bound is what the database's integer column holds.
-    households_reached: StrictInt = Field(ge=0, le=MAX_COUNT)
-    households_debt_free: StrictInt = Field(ge=0, le=MAX_COUNT)
+    # The platform's one Count: strict (true/false are not counts), bounded by the integer column.
+    households_reached: Count
+    households_debt_free: Count
     notes: Notes = ""
 
 
@@ -73,7 +74,15 @@ class HandoverCreate(Request):
     regular_operations: Text
 
 
+class MemberCreate(Request):
+    subject: str = Field(min_length=1, max_length=200, examples=["programme-team-mvs"],
+                         description="The subject of the new member's lab token (`schuldenlab token --role lab "
+                                     "--subject NAME`), matched exactly.")
+
+
 # --- responses ------------------------------------------------------------------------------------
+# Who did what (`*_by`: token subjects, often people's names) is shown to the lab's members and the operator
+# only; to every other reader it is null.
 
 
 class PartnerOut(BaseModel):
@@ -102,7 +111,7 @@ class FundingOut(BaseModel):
     kind: str
     amount_eur: Decimal
     recorded_at: datetime
-    recorded_by: str
+    recorded_by: str | None
 
 
 class FundingTotals(BaseModel):
@@ -120,7 +129,7 @@ class ImpactOut(BaseModel):
     households_debt_free: int
     notes: str
     recorded_at: datetime
-    recorded_by: str
+    recorded_by: str | None
 
 
 class ImpactTotalsOut(BaseModel):
@@ -132,7 +141,7 @@ class HandoverOut(BaseModel):
     handed_over_to: list[str]
     regular_operations: str
     handed_over_at: datetime
-    handed_over_by: str
+    handed_over_by: str | None
 
 
 class ImplementationOut(BaseModel):
@@ -182,3 +191,13 @@ class LabOut(BaseModel):
 
 class LabList(BaseModel):
     items: list[LabSummary]
+
+
+class MemberOut(BaseModel):
+    subject: str
+    added_by: str
+    added_at: datetime
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]

@@ -18,6 +18,16 @@ from partnering.domain.implementation import (
     start_implementation as adopt_project,
 )
 from partnering.domain.lab import Lab, Partner, PartnerKind, StepRecord, parse_step
+from partnering.domain.membership import (
+    Actor,
+    Member,
+    ensure_may_add_member,
+    ensure_may_change_lab,
+    ensure_may_remove_member,
+    first_members,
+    may_change_lab,
+    member_subject,
+)
 from partnering.domain.model import CatalogueEntry
 from partnering.service_layer.ports import PartneringUnitOfWork
 from schuldenlab_contracts.events import (
@@ -35,10 +45,21 @@ def _now() -> datetime:
 
 @dataclass(frozen=True)
 class LabView:
-    """A lab with its implementations, as `GET /v1/labs/{id}` shows it."""
+    """A lab with its implementations, as `GET /v1/labs/{id}` shows it; `shows_people`: whether the viewer
+    may see who did what (token subjects, often people's names), which only the lab's members and the
+    operator may."""
 
     lab: Lab
     implementations: list[Implementation]
+    shows_people: bool
+
+
+@dataclass(frozen=True)
+class ImplementationView:
+    """An implementation as `GET /v1/implementations/{id}` shows it; `shows_people` as for a lab."""
+
+    implementation: Implementation
+    shows_people: bool
 
 
 # --- the catalogue replica ------------------------------------------------------------------------
@@ -64,24 +85,61 @@ async def _lab(lab_id: uuid.UUID, uow: PartneringUnitOfWork, *, for_update: bool
     return lab
 
 
+async def _members(lab_id: uuid.UUID, uow: PartneringUnitOfWork) -> set[str]:
+    return {member.subject for member in await uow.labs.members(lab_id)}
+
+
+async def _ensure_may_change(lab_id: uuid.UUID, actor: Actor, uow: PartneringUnitOfWork) -> None:
+    """403 unless the asker is a member of the lab or the operator; checked before any rule of the change."""
+    ensure_may_change_lab(actor, lab_id, await _members(lab_id, uow))
+
+
 async def create_lab(cmd: commands.CreateLab, uow: PartneringUnitOfWork) -> Lab:
     lab = Lab.create(name=cmd.name, municipalities=cmd.municipalities, region=cmd.region, at=_now())
     await uow.labs.add(lab)
+    for subject in first_members(cmd.actor):
+        await uow.labs.add_member(Member(lab_id=lab.id, subject=subject, added_by=cmd.by, added_at=lab.created_at))
     return lab
 
 
-async def get_lab(lab_id: uuid.UUID, uow: PartneringUnitOfWork) -> LabView:
+async def get_lab(lab_id: uuid.UUID, uow: PartneringUnitOfWork, viewer: Actor) -> LabView:
     lab = await _lab(lab_id, uow)
-    return LabView(lab, await uow.implementations.for_lab(lab_id))
+    return LabView(lab, await uow.implementations.for_lab(lab_id),
+                   shows_people=may_change_lab(viewer, await _members(lab_id, uow)))
 
 
 async def list_labs(uow: PartneringUnitOfWork) -> list[Lab]:
     return await uow.labs.list()
 
 
+async def list_lab_members(lab_id: uuid.UUID, uow: PartneringUnitOfWork, viewer: Actor) -> list[Member]:
+    await _lab(lab_id, uow)
+    members = await uow.labs.members(lab_id)
+    ensure_may_change_lab(viewer, lab_id, {m.subject for m in members})
+    return members
+
+
+async def add_lab_member(cmd: commands.AddLabMember, uow: PartneringUnitOfWork) -> Member:
+    subject = member_subject(cmd.subject)
+    # Locked, so membership changes of one lab happen one after the other (see remove_lab_member).
+    lab = await _lab(cmd.lab_id, uow, for_update=True)
+    ensure_may_add_member(cmd.actor, lab.id, subject, await _members(lab.id, uow))
+    member = Member(lab_id=lab.id, subject=subject, added_by=cmd.by, added_at=_now())
+    await uow.labs.add_member(member)
+    return member
+
+
+async def remove_lab_member(cmd: commands.RemoveLabMember, uow: PartneringUnitOfWork) -> None:
+    # Locked: two members removing each other at once must not both pass the last-member check.
+    lab = await _lab(cmd.lab_id, uow, for_update=True)
+    ensure_may_remove_member(cmd.actor, lab.id, cmd.subject, await _members(lab.id, uow))
+    await uow.labs.remove_member(lab.id, cmd.subject)
+
+
 async def complete_setup_step(cmd: commands.CompleteSetupStep, uow: PartneringUnitOfWork) -> StepRecord:
     step = parse_step(cmd.step)
     lab = await _lab(cmd.lab_id, uow, for_update=True)
+    await _ensure_may_change(lab.id, cmd.actor, uow)
     record = lab.complete_step(step, by=cmd.by, at=_now(), note=cmd.note)
     await uow.labs.save_step(lab.id, record)
     return record
@@ -94,6 +152,7 @@ async def join_lab(cmd: commands.JoinLab, uow: PartneringUnitOfWork) -> Partner:
         raise InvalidInput("kind", f"must be one of {', '.join(k.value for k in PartnerKind)}") from None
     # Locked, so two simultaneous joins of one organisation cannot both pass the duplicate check.
     lab = await _lab(cmd.lab_id, uow, for_update=True)
+    await _ensure_may_change(lab.id, cmd.actor, uow)
     partner = lab.join(organisation=cmd.organisation, kind=kind, sector=cmd.sector,
                        is_municipality=cmd.is_municipality, commitment=cmd.commitment, at=_now())
     await uow.labs.add_partner(partner)
@@ -107,6 +166,7 @@ async def join_lab(cmd: commands.JoinLab, uow: PartneringUnitOfWork) -> Partner:
 
 async def form_lab(cmd: commands.FormLab, uow: PartneringUnitOfWork) -> Lab:
     lab = await _lab(cmd.lab_id, uow, for_update=True)
+    await _ensure_may_change(lab.id, cmd.actor, uow)
     lab.form(_now(), by=cmd.by)
     await uow.labs.save_formation(lab)
     await uow.publish(LabFormed(
@@ -129,6 +189,7 @@ async def _implementation(implementation_id: uuid.UUID, uow: PartneringUnitOfWor
 
 async def start_implementation(cmd: commands.StartImplementation, uow: PartneringUnitOfWork) -> Implementation:
     lab = await _lab(cmd.lab_id, uow, for_update=True)
+    await _ensure_may_change(lab.id, cmd.actor, uow)
     project = await uow.catalogue.get(cmd.project_id)
     open_ones = [i for i in await uow.implementations.for_lab(lab.id)
                  if i.project_id == cmd.project_id and not i.is_closed]
@@ -142,8 +203,11 @@ async def start_implementation(cmd: commands.StartImplementation, uow: Partnerin
     return implementation
 
 
-async def get_implementation(implementation_id: uuid.UUID, uow: PartneringUnitOfWork) -> Implementation:
-    return await _implementation(implementation_id, uow)
+async def get_implementation(implementation_id: uuid.UUID, uow: PartneringUnitOfWork,
+                             viewer: Actor) -> ImplementationView:
+    implementation = await _implementation(implementation_id, uow)
+    return ImplementationView(implementation,
+                              shows_people=may_change_lab(viewer, await _members(implementation.lab_id, uow)))
 
 
 async def record_funding(cmd: commands.RecordFunding, uow: PartneringUnitOfWork) -> Funding:
@@ -153,6 +217,7 @@ async def record_funding(cmd: commands.RecordFunding, uow: PartneringUnitOfWork)
         raise InvalidInput("kind", f"must be one of {', '.join(k.value for k in FundingKind)}") from None
     implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
     lab = await _lab(implementation.lab_id, uow)
+    await _ensure_may_change(lab.id, cmd.actor, uow)
     funding = implementation.record_funding(source=lab.funding_source(cmd.source), kind=kind,
                                             amount_eur=cmd.amount_eur, by=cmd.by, at=_now())
     await uow.implementations.add_funding(implementation.id, funding)
@@ -161,6 +226,7 @@ async def record_funding(cmd: commands.RecordFunding, uow: PartneringUnitOfWork)
 
 async def start_running(cmd: commands.StartRunning, uow: PartneringUnitOfWork) -> Implementation:
     implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    await _ensure_may_change(implementation.lab_id, cmd.actor, uow)
     implementation.start_running(_now(), by=cmd.by)
     await uow.implementations.save_status(implementation)
     return implementation
@@ -169,6 +235,7 @@ async def start_running(cmd: commands.StartRunning, uow: PartneringUnitOfWork) -
 async def record_impact(cmd: commands.RecordImpact, uow: PartneringUnitOfWork) -> ImpactMeasurement:
     # Locked: two overlapping periods recorded at once must not both pass the overlap check.
     implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    await _ensure_may_change(implementation.lab_id, cmd.actor, uow)
     measurement = implementation.record_impact(
         period_start=cmd.period_start, period_end=cmd.period_end, households_reached=cmd.households_reached,
         households_debt_free=cmd.households_debt_free, notes=cmd.notes, by=cmd.by, at=_now(),
@@ -180,6 +247,7 @@ async def record_impact(cmd: commands.RecordImpact, uow: PartneringUnitOfWork) -
 async def hand_over_implementation(cmd: commands.HandOverImplementation,
                                    uow: PartneringUnitOfWork) -> Implementation:
     implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
+    await _ensure_may_change(implementation.lab_id, cmd.actor, uow)
     handover = implementation.hand_over(to=cmd.handed_over_to, regular_operations=cmd.regular_operations,
                                         by=cmd.by, at=_now())
     await uow.implementations.save_status(implementation)

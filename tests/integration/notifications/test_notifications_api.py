@@ -48,6 +48,23 @@ async def test_targets_in_private_loopback_or_link_local_ranges_are_refused(fres
         assert listed.json() == []
 
 
+async def test_a_url_with_whitespace_or_control_characters_is_refused_and_nothing_is_stored(fresh_database,
+                                                                                           fresh_kafka, tmp_path):
+    settings = webhook_settings(fresh_database, fresh_kafka, tmp_path)
+    async with running_service("notifications", settings) as service:
+        # 127.0.0.1 is allowed here: what is refused is the text of the URL, not where it points.
+        for url in ("http://127.0.0.1:9/hook\r\nX-Injected: 1", "http://127.0.0.1:9/a b", "http://127.0.0.1:9/\t",
+                    "http://127.0.0.1:9/\u0000", "http://127.0.0.1:9/\u007f", "http://127.0.0.1:9/\u0085",
+                    "http://127.0.0.1:9/\n", " http://127.0.0.1:9/"):
+            r = await service.client.post("/v1/subscriptions", json={"url": url, "event_types": [SUBMITTED]},
+                                          headers=auth("integrator"))
+            assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json", (url, r.text)
+            [error] = r.json()["errors"]
+            assert error["field"] == "url" and error["reason"], url
+        listed = await service.client.get("/v1/subscriptions", headers=auth("operator"))
+        assert listed.json() == []
+
+
 async def test_an_allowed_host_may_be_a_loopback_target(fresh_database, fresh_kafka, tmp_path):
     settings = webhook_settings(fresh_database, fresh_kafka, tmp_path, SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS="localhost")
     async with running_service("notifications", settings) as service:

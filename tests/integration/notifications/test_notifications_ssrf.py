@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.notifications.notifications_support import (
+    SUBMITTED,
     deliveries,
     project_submitted,
     publish,
     subscribe,
     webhook_settings,
 )
-from tests.support.harness import eventually, running_service
-from tests.support.webhooks import Answer, webhook_receiver
+from tests.support.harness import auth, eventually, running_service
+from tests.support.webhooks import Answer, received, webhook_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +56,21 @@ async def test_a_redirect_is_not_followed_and_is_no_success(fresh_database, fres
         assert [(a["status_code"], a["outcome"]) for a in delivery["attempt_log"]] == [(302, "failed")]
         assert len(receiver.requests) == 1
     assert elsewhere.requests == []
+
+
+async def test_an_allowed_host_port_exempts_only_that_port_of_the_host(fresh_database, fresh_kafka, tmp_path):
+    async with webhook_receiver() as receiver:
+        settings = webhook_settings(fresh_database, fresh_kafka, tmp_path,
+                                    SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS=f"127.0.0.1:{receiver.port}")
+        async with running_service("notifications", settings) as service:
+            subscription = await subscribe(service.client, receiver.url)
+            # Any other port of the same host (a database, an admin console) stays refused.
+            for port in (receiver.port + 1, 5432, 80):
+                r = await service.client.post("/v1/subscriptions", headers=auth("integrator"),
+                                              json={"url": f"http://127.0.0.1:{port}/", "event_types": [SUBMITTED]})
+                assert r.status_code == 422 and r.json()["errors"][0]["field"] == "url", (port, r.text)
+            await publish(fresh_kafka, project_submitted())
+
+            await eventually(lambda: received(receiver, 1))
+            listed = await service.client.get("/v1/subscriptions", headers=auth("operator"))
+            assert [s["id"] for s in listed.json()] == [subscription["id"]]

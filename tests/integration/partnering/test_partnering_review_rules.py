@@ -51,6 +51,9 @@ async def running_implementation(client, kafka: str) -> dict:
     r = await client.post(f"/v1/implementations/{implementation['id']}/funding", headers=LAB,
                           json={"source": "Gemeente Schiedam", "kind": "base", "amount_eur": "1000"})
     assert r.status_code == 201, r.text
+    # The alderman sets it running with a lab token of their own: the lab's member adds them first.
+    r = await client.post(f"/v1/labs/{lab['id']}/members", headers=LAB, json={"subject": "wethouder"})
+    assert r.status_code == 201, r.text
     r = await client.post(f"/v1/implementations/{implementation['id']}/start", headers=auth("lab", "wethouder"))
     assert r.status_code == 200, r.text
     return r.json()
@@ -202,14 +205,35 @@ async def test_the_views_show_who_did_what_and_a_repeated_step_keeps_its_history
         lab_id = implementation["lab_id"]
         first = (await client.put(f"/v1/labs/{lab_id}/checklist/work_plan", headers=LAB,
                                   json={"done": True, "note": "draft"})).json()
+        r = await client.post(f"/v1/labs/{lab_id}/members", headers=LAB, json={"subject": "someone-else"})
+        assert r.status_code == 201, r.text
         again = await client.put(f"/v1/labs/{lab_id}/checklist/work_plan", headers=auth("lab", "someone-else"),
                                  json={"done": True, "note": "final"})
         assert again.status_code == 200
         assert (again.json()["done_by"], again.json()["done_at"], again.json()["note"]) == (
             "kwartiermaker-kim", first["done_at"], "final")
-        lab = (await client.get(f"/v1/labs/{lab_id}", headers=auth("integrator"))).json()
+        iid = implementation["id"]
+        r = await client.post(f"/v1/implementations/{iid}/impact", headers=LAB, json={
+            "period_start": "2025-01-01", "period_end": "2025-01-31", "households_reached": 3,
+            "households_debt_free": 1})
+        assert r.status_code == 201 and r.json()["impact"][0]["recorded_by"] == "kwartiermaker-kim"
+        r = await client.post(f"/v1/implementations/{iid}/handover", headers=LAB, json={
+            "handed_over_to": ["Gemeente Schiedam"], "regular_operations": "Part of the municipal debt help"})
+        assert r.status_code == 200 and r.json()["handover"]["handed_over_by"] == "kwartiermaker-kim"
+        lab = (await client.get(f"/v1/labs/{lab_id}", headers=LAB)).json()
         assert lab["formed_by"] == "kwartiermaker-kim"
         [work_plan] = [s for s in lab["checklist"] if s["step"] == "work_plan"]
         assert (work_plan["done_by"], work_plan["note"]) == ("kwartiermaker-kim", "final")
         [shown] = lab["implementations"]
         assert (shown["started_by"], shown["running_by"]) == ("kwartiermaker-kim", "wethouder")
+        # Who did what is the lab's own business: another role (or another lab) reads the lab without names.
+        outside = (await client.get(f"/v1/labs/{lab_id}", headers=auth("integrator"))).json()
+        [work_plan] = [s for s in outside["checklist"] if s["step"] == "work_plan"]
+        assert (outside["formed_by"], work_plan["done_by"], work_plan["note"]) == (None, None, "final")
+        [shown] = outside["implementations"]
+        assert (shown["started_by"], shown["running_by"], shown["funding"][0]["recorded_by"]) == (None, None, None)
+        assert shown["impact"][0]["recorded_by"] is None and shown["handover"]["handed_over_by"] is None
+        alone = (await client.get(f"/v1/implementations/{iid}", headers=auth("lab", "another-lab"))).json()
+        assert (alone["started_by"], alone["handover"]["handed_over_by"]) == (None, None)
+        assert (await client.get(f"/v1/implementations/{iid}", headers=auth("operator"))).json()[
+            "started_by"] == "kwartiermaker-kim"

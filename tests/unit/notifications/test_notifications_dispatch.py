@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
+import ssl
 import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from notifications.adapters.sender import DnsResolver, HttpWebhookSender
 from notifications.domain.model import ReceivedEvent
 from notifications.domain.retry import RetryPolicy, Verdict
 from notifications.domain.signing import new_secret
+from notifications.domain.targets import AllowedHost
 from notifications.service_layer.delivery import Dispatcher, attempt_delivery
 from notifications.service_layer.ports import ClaimedDelivery, SendResult
 
@@ -23,14 +27,14 @@ EVENT = ReceivedEvent(event_id=str(uuid.uuid4()), ce_type="nl.schuldenlab.projec
 def claim(host: str) -> ClaimedDelivery:
     return ClaimedDelivery(delivery_id=uuid.uuid4(), claim_token=uuid.uuid4(), subscription_id=uuid.uuid4(),
                            url=f"https://{host}/hook", target_host=f"{host}:443", secrets=(new_secret(),),
-                           event=EVENT, attempts=0, round_attempts=0, failing_since=None)
+                           event=EVENT, attempts=1, round_attempts=1, failing_since=None)
 
 
 class FakeQueue:
     def __init__(self, due: list[ClaimedDelivery]):
         self.due = due
         self.finished: list[tuple[ClaimedDelivery, object]] = []
-        self.released: list[ClaimedDelivery] = []
+        self.released: list[tuple[ClaimedDelivery, bool]] = []
 
     async def claim(self, limit, exclude_hosts):
         taken = [c for c in self.due if c.target_host not in exclude_hosts][:limit]
@@ -42,8 +46,8 @@ class FakeQueue:
         self.finished.append((c, decision))
         return True
 
-    async def release(self, claims):
-        self.released.extend(claims)
+    async def release(self, claims, *, attempted):
+        self.released.extend((c, attempted) for c in claims)
         self.due.extend(claims)
 
     async def refresh_gauges(self):
@@ -77,8 +81,10 @@ async def test_a_hanging_host_holds_only_its_per_host_slots():
     finally:
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
-    # Stopping hands the interrupted deliveries back instead of leaving them leased.
-    assert {c.target_host for c in queue.released} == {"slow.example:443"}
+    # Stopping hands the interrupted deliveries back instead of leaving them leased; they keep the attempt
+    # their claim counted (the request may be out), while claims never sent (over the host's limit) give it back.
+    assert {c.target_host for c, _ in queue.released} == {"slow.example:443"}
+    assert sorted(attempted for _, attempted in queue.released) == [False, False, True, True]
 
 
 async def test_an_attempt_signs_with_the_event_id_and_decides_the_retry():
@@ -109,7 +115,82 @@ async def test_the_sender_refuses_a_name_that_now_resolves_to_a_private_address(
         result = await sender.send("https://hooks.example.org/in", {}, b"{}")
     finally:
         await sender.close()
-    assert result.status_code is None and result.error.startswith("refused:") and "10.0.0.7" in result.error
+    assert result.status_code is None and result.error.startswith("refused:") and "non-public" in result.error
+    assert "10.0.0.7" not in result.error  # the delivery log does not tell what an internal name resolves to
+
+
+async def test_a_stored_url_with_cr_lf_is_a_failed_attempt_not_an_exception():
+    sender = HttpWebhookSender(timeout=1, allowed_hosts=frozenset({AllowedHost("127.0.0.1")}))
+    try:
+        result = await sender.send("http://127.0.0.1:9/in\r\nX-Injected: 1", {}, b"{}")
+    finally:
+        await sender.close()
+    assert result.status_code is None and result.error.startswith("invalid URL:") and "U+000D" in result.error
+
+
+async def test_a_url_the_http_client_cannot_build_a_request_for_is_a_failed_attempt():
+    # Python's resolver takes this name (IDNA 2003), the HTTP client does not (IDNA 2008).
+    sender = HttpWebhookSender(timeout=1, allowed_hosts=frozenset(), resolver=FixedResolver(["93.184.216.34"]))
+    try:
+        result = await sender.send("https://\u2603.example.org/in", {}, b"{}")
+    finally:
+        await sender.close()
+    assert result == SendResult(status_code=None, retry_after=None,
+                                error="invalid URL: the HTTP client cannot build a request for it")
+
+
+def _failing_with(exc: Exception) -> HttpWebhookSender:
+    def fail(request):
+        raise exc
+
+    sender = HttpWebhookSender(timeout=1, allowed_hosts=frozenset(), resolver=FixedResolver(["93.184.216.34"]))
+    sender._client = httpx.AsyncClient(transport=httpx.MockTransport(fail))
+    return sender
+
+
+def _certificate_error() -> Exception:
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    cause.verify_message = "certificate has expired"
+    try:
+        raise httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] ...") from cause
+    except httpx.ConnectError as exc:
+        return exc
+
+
+@pytest.mark.parametrize(("exc", "logged"), [
+    (httpx.RemoteProtocolError("illegal status line: bytearray(b'SSH-2.0-OpenSSH_9.6p1 Ubuntu-3')"),
+     "the answer was not valid HTTP"),
+    (httpx.ConnectError("[Errno 111] Connect call failed ('10.0.0.7', 6379)"), "could not connect"),
+    (httpx.ReadError("-ERR unknown command 'POST', with args beginning with: '/in'"), "the connection broke off"),
+    (_certificate_error(), "the receiver's TLS certificate was not accepted: certificate has expired"),
+])
+async def test_the_delivery_log_names_the_kind_of_failure_but_never_what_the_other_side_said(exc, logged):
+    sender = _failing_with(exc)
+    try:
+        result = await sender.send("https://hooks.example.org/in", {}, b"{}")
+    finally:
+        await sender.close()
+    assert result == SendResult(status_code=None, retry_after=None, error=logged)
+
+
+async def test_an_attempt_that_raises_before_sending_is_a_failed_attempt_on_the_schedule():
+    class Broken:
+        async def send(self, url, headers, body):
+            raise RuntimeError("a bug, with details the integrator must not see")
+
+    attempt, decision = await attempt_delivery(claim("x.example"), Broken(), RetryPolicy(schedule=(0, 5)),
+                                               random_unit=lambda: 0.5)
+    assert attempt.status_code is None and attempt.outcome == "failed" and attempt.number == 1
+    assert attempt.error.startswith("unexpected error (RuntimeError, error id ") and "details" not in attempt.error
+    assert decision.verdict is Verdict.RETRY and decision.retry_in == 5
+
+
+async def test_an_attempt_that_cannot_be_signed_is_a_failed_attempt_and_the_last_one_fails_the_delivery():
+    corrupt = dataclasses.replace(claim("x.example"), secrets=("whsec_not base64!",), attempts=3, round_attempts=2)
+    sender = FakeSender()
+    attempt, decision = await attempt_delivery(corrupt, sender, RetryPolicy(schedule=(0, 5)))
+    assert sender.sent == [] and attempt.number == 3 and attempt.error.startswith("unexpected error (")
+    assert decision.verdict is Verdict.FAILED
 
 
 async def test_the_sender_connects_to_the_checked_address_keeping_host_and_tls_name():

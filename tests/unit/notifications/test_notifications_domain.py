@@ -8,6 +8,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from notifications.config import WebhookSettings
 from notifications.domain import signing
 from notifications.domain.errors import InvalidInput
 from notifications.domain.model import EventFilter, ReceivedEvent
@@ -19,7 +20,15 @@ from notifications.domain.retry import (
     decide,
     parse_retry_after,
 )
-from notifications.domain.targets import forbidden_reason, parse_target, refusal
+from notifications.domain.targets import (
+    AllowedHost,
+    forbidden_reason,
+    is_exempt,
+    parse_allowed_hosts,
+    parse_target,
+    refusal,
+)
+from servicekit.config import ConfigError, Settings
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 LAB = "5a1c9e77-8b0d-4f2a-b6c3-1d2e3f4a5b02"
@@ -149,6 +158,57 @@ def test_malformed_targets_are_refused_naming_url(url):
 def test_parse_target_fills_the_default_port():
     assert parse_target("https://Hooks.Example.org/x").host_key == "hooks.example.org:443"
     assert parse_target("http://[::1]:8080/").host_key == "::1:8080"
+
+
+@pytest.mark.parametrize(("url", "found"), [
+    ("https://x.org/in\r\nX-Injected: 1", "U+000D at position 16"), ("https://x.org/a b", "U+0020"),
+    ("https://x.org/\tin", "U+0009"), ("https://x.org/\x00", "U+0000"), ("https://x.org/\x7f", "U+007F"),
+    ("https://x.org/\x9b", "U+009B"), ("https://x.org/\u00a0", "U+00A0"), ("https://x.org/\u2028", "U+2028"),
+    ("\nhttps://x.org/", "U+000A at position 0"), ("https://x\r.org/", "U+000D"),
+])
+def test_a_url_with_whitespace_or_a_control_character_anywhere_is_refused_saying_which(url, found):
+    with pytest.raises(InvalidInput) as refused:
+        parse_target(url)
+    assert refused.value.field == "url" and found in refused.value.reason
+    assert "whitespace or control characters" in refused.value.reason
+
+
+def test_port_zero_is_refused_rather_than_taken_for_the_default_port():
+    with pytest.raises(InvalidInput) as refused:
+        parse_target("http://x.org:0/")
+    assert refused.value.field == "url"
+
+
+def test_allowed_hosts_name_a_host_on_every_port_or_one_port_of_it():
+    allowed = parse_allowed_hosts(" LocalHost , 127.0.0.1:8080, [::1]:9000, [fd00::7], 0:0::2 ,hooks.internal:443,")
+    assert allowed == {AllowedHost("localhost"), AllowedHost("127.0.0.1", 8080), AllowedHost("::1", 9000),
+                       AllowedHost("fd00::7"), AllowedHost("::2"), AllowedHost("hooks.internal", 443)}
+    assert is_exempt(parse_target("http://localhost:5432/"), allowed)  # a bare host: all its ports
+    assert is_exempt(parse_target("http://127.0.0.1:8080/in"), allowed)
+    assert not is_exempt(parse_target("http://127.0.0.1:5432/"), allowed)
+    assert not is_exempt(parse_target("http://127.0.0.1/"), allowed)
+    assert is_exempt(parse_target("http://[0:0::1]:9000/"), allowed) and not is_exempt(
+        parse_target("http://[::1]:9001/"), allowed)
+    assert is_exempt(parse_target("https://hooks.internal/in"), allowed)  # 443 by default
+    assert not is_exempt(parse_target("http://hooks.internal/in"), allowed)
+    assert parse_allowed_hosts("") == frozenset()
+
+
+@pytest.mark.parametrize("entry", ["host:", ":80", "host:0", "host:65536", "host:http", "::1:8080x", "[::1",
+                                   "[example.org]:80", "[::1]x", "http://host", "user@host", "host/path",
+                                   "a host", "fe80::1:zz", "h:\u00b2"])
+def test_a_malformed_allowed_host_entry_is_refused_naming_it(entry):
+    with pytest.raises(ValueError, match="entry"):
+        parse_allowed_hosts(f"localhost,{entry}")
+
+
+def test_a_malformed_allowed_hosts_setting_names_the_variable():
+    settings = Settings.from_env({"SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1:http"})
+    with pytest.raises(ConfigError, match=r"SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS: entry '127\.0\.0\.1:http'"):
+        WebhookSettings.from_settings(settings)
+    ok = Settings.from_env({"SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1,localhost:8080"})
+    assert WebhookSettings.from_settings(ok).allowed_hosts == {AllowedHost("127.0.0.1"),
+                                                               AllowedHost("localhost", 8080)}
 
 
 def test_signatures_verify_with_the_standardwebhooks_library():

@@ -17,6 +17,7 @@ from notifications.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
+from notifications.domain.targets import AllowedHost
 from notifications.service_layer import handlers
 from notifications.service_layer.handlers import Subscribe, Viewer
 
@@ -140,14 +141,39 @@ async def test_unknown_event_types_are_refused_and_nothing_is_stored():
     assert not uow.subscriptions.rows
 
 
-async def test_a_name_resolving_to_a_private_address_is_refused_unless_allowed():
+async def test_a_name_resolving_to_a_private_address_is_refused_without_telling_the_address():
     uow = FakeUnitOfWork()
     with pytest.raises(InvalidInput) as refused:
         await handlers.subscribe(cmd(url="https://sneaky.example.org/"), uow, PUBLIC, frozenset())
-    assert refused.value.field == "url" and "10.0.0.8" in refused.value.reason
+    # What an internal name resolves to is not the integrator's to learn.
+    assert refused.value.field == "url" and "non-public" in refused.value.reason
+    assert "10.0.0.8" not in refused.value.reason and not uow.subscriptions.rows
     allowed = await handlers.subscribe(cmd(url="https://sneaky.example.org/"), uow, PUBLIC,
-                                       frozenset({"sneaky.example.org"}))
+                                       frozenset({AllowedHost("sneaky.example.org")}))
     assert allowed.id in uow.subscriptions.rows
+
+
+async def test_a_host_port_entry_exempts_only_that_port_of_the_host():
+    uow = FakeUnitOfWork()
+    only_8443 = frozenset({AllowedHost("sneaky.example.org", 8443)})
+    allowed = await handlers.subscribe(cmd(url="https://sneaky.example.org:8443/in"), uow, PUBLIC, only_8443)
+    for other_port in ("https://sneaky.example.org/in", "https://sneaky.example.org:22/"):
+        with pytest.raises(InvalidInput) as refused:
+            await handlers.subscribe(cmd(url=other_port), uow, PUBLIC, only_8443)
+        assert refused.value.field == "url"
+    assert list(uow.subscriptions.rows) == [allowed.id]
+
+
+@pytest.mark.parametrize("url", ["https://hooks.example.org/in\r\nX-Injected: 1", "https://hooks.example.org/a b",
+                                 "https://hooks.example.org/\tin", "https://hooks.example.org/\x00",
+                                 "https://hooks.example.org/\x7f", "https://hooks.example.org/\x85",
+                                 " https://hooks.example.org/in", "https://hooks.example.org/in\n"])
+async def test_a_url_with_whitespace_or_control_characters_is_refused_and_nothing_stored(url):
+    uow = FakeUnitOfWork()
+    with pytest.raises(InvalidInput) as refused:
+        await handlers.subscribe(cmd(url=url), uow, PUBLIC, frozenset())
+    assert refused.value.field == "url" and "whitespace or control characters" in refused.value.reason
+    assert not uow.subscriptions.rows
 
 
 async def test_an_event_fans_out_to_each_matching_active_subscription_once():

@@ -12,6 +12,7 @@ import pytest
 from partnering.domain import commands
 from partnering.domain.errors import InvalidInput, NotFound, PartneringConflict
 from partnering.domain.implementation import ImplementationStatus
+from partnering.domain.membership import Actor
 from partnering.domain.model import CatalogueEntry, withdrawn
 from partnering.entrypoints.schemas import FundingCreate
 from partnering.service_layer import handlers
@@ -43,6 +44,7 @@ class FakeLabs:
 
     def __init__(self) -> None:
         self.labs = {}
+        self.lab_members = []
 
     async def add(self, lab):
         self.labs[lab.id] = copy.deepcopy(lab)
@@ -63,6 +65,15 @@ class FakeLabs:
         stored = self.labs[lab.id]
         stored.status, stored.formed_at, stored.formed_by = lab.status, lab.formed_at, lab.formed_by
         stored.founding_partner_ids = lab.founding_partner_ids
+
+    async def members(self, lab_id):
+        return [m for m in self.lab_members if m.lab_id == lab_id]
+
+    async def add_member(self, member):
+        self.lab_members.append(member)
+
+    async def remove_member(self, lab_id, subject):
+        self.lab_members = [m for m in self.lab_members if (m.lab_id, m.subject) != (lab_id, subject)]
 
 
 class FakeImplementations:
@@ -179,9 +190,9 @@ async def test_an_unknown_partner_kind_is_bad_input(uow):
 
 async def test_missing_labs_and_implementations_are_not_found(uow):
     with pytest.raises(NotFound):
-        await handlers.get_lab(uuid.uuid4(), uow)
+        await handlers.get_lab(uuid.uuid4(), uow, Actor("kim", holds_lab_role=True))
     with pytest.raises(NotFound):
-        await handlers.get_implementation(uuid.uuid4(), uow)
+        await handlers.get_implementation(uuid.uuid4(), uow, Actor("kim", holds_lab_role=True))
 
 
 async def test_forming_publishes_lab_formed_with_the_founding_partners(uow):
@@ -279,8 +290,14 @@ async def test_a_stale_catalogue_record_after_the_withdrawal_does_not_make_the_p
                                                                      by="kim"), uow)
 
 
+async def add_member(uow, lab_id, subject, by="kim"):
+    return await handlers.add_lab_member(commands.AddLabMember(lab_id=lab_id, subject=subject, by=by), uow)
+
+
 async def test_who_formed_the_lab_and_who_started_and_ran_the_implementation_are_kept(uow):
     lab = await formed_lab(uow)
+    for colleague in ("piet", "wethouder"):
+        await add_member(uow, lab.id, colleague)
     assert uow.labs.labs[lab.id].formed_by == "kim"
     i = await handlers.start_implementation(commands.StartImplementation(lab_id=lab.id, project_id=proven(uow),
                                                                          by="piet"), uow)
@@ -294,6 +311,7 @@ async def test_who_formed_the_lab_and_who_started_and_ran_the_implementation_are
 async def test_marking_a_done_step_again_keeps_the_original_record(uow):
     lab = await a_lab(uow)
     first = await step(uow, lab.id, "work_plan")
+    await add_member(uow, lab.id, "piet")
     again = await handlers.complete_setup_step(commands.CompleteSetupStep(lab_id=lab.id, step="work_plan",
                                                                           note="updated", by="piet"), uow)
     assert (again.done_by, again.done_at, again.note) == ("kim", first.done_at, "updated")
