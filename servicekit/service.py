@@ -18,6 +18,7 @@ from servicekit.config import Settings
 from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
 from servicekit.inputs import refuse_unstorable_text
 from servicekit.migrate import load_migrations, migrate, runtime_migrations
+from servicekit.openapi import install_openapi
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import UnexpectedErrors, install_problem_handlers
 from servicekit.uow import UnitOfWork, transaction
@@ -39,6 +40,9 @@ class ServiceDefinition:
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
     error_statuses: Mapping[type[Exception], int] = field(default_factory=dict)
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
+    # Reads the service's own settings once at start, raising ConfigError (one line naming the variable)
+    # on a bad one, so a mistake stops the service instead of failing its first request or worker.
+    check_settings: Callable[[Settings], object] | None = None
     version: str = "1.0.0"
 
 
@@ -49,6 +53,8 @@ class ServiceRuntime:
         self.definition = definition
         # Its own Kafka principal and database URL, where SCHULDENLAB_<SERVICE>_... give them.
         self.settings = settings = settings.for_service(definition.name)
+        if definition.check_settings is not None:
+            definition.check_settings(settings)
         self.schema = definition.name
         self.dsn = settings.require_database_url()
         self.broker = create_broker(settings, definition.name)
@@ -197,4 +203,5 @@ def create_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
     app.include_router(operational_router(definition, runtime))
     for router in definition.routers:
         app.include_router(router)
+    install_openapi(app)
     return app

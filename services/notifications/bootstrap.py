@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from notifications.adapters.uow import PostgresNotificationsUnitOfWork
+from notifications.config import WebhookSettings
 from notifications.domain.errors import DeliveryConflict, NotFound
 from notifications.entrypoints.http import router
 from notifications.entrypoints.messages import HANDLERS
@@ -20,4 +21,5 @@ def definition() -> ServiceDefinition:
         handlers=HANDLERS,
         error_statuses={NotFound: 404, DeliveryConflict: 409},
         background=[deliver_webhooks],
+        check_settings=WebhookSettings.from_settings,
     )
