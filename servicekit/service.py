@@ -18,7 +18,6 @@ from servicekit.config import Settings
 from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
 from servicekit.inputs import refuse_unstorable_text
 from servicekit.migrate import load_migrations, migrate, runtime_migrations
-from servicekit.openapi import install_openapi
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import UnexpectedErrors, install_problem_handlers
 from servicekit.uow import UnitOfWork, transaction
@@ -203,5 +202,4 @@ def create_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
     app.include_router(operational_router(definition, runtime))
     for router in definition.routers:
         app.include_router(router)
-    install_openapi(app)
     return app
