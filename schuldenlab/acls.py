@@ -1,9 +1,12 @@
 """The Kafka ACLs each service's principal needs, and no more: printed for `kafka-acls.sh`, or applied.
 
 Each service logs in as its own principal (`User:<prefix><service>`). It may write only the topics
-it produces and its own dead-letter topic, read only the topics it consumes, and use only its own
-consumer group. With the cluster's `allow.everyone.if.no.acl.found=false`, that is what stops one
-service (or anyone holding its password) from publishing another's events.
+it produces and its own dead-letter topic, read only the topics it consumes and its own retry topic,
+and use only its own consumer group. With the cluster's `allow.everyone.if.no.acl.found=false`, that
+is what stops one service (or anyone holding its password) from publishing another's events, or from
+making another service process a record again: no service may write any retry topic. The operator's
+user writes them (`schuldenlab dlq replay`); it is the cluster's administrator, like the user that
+creates the topics and adds these ACLs, so it needs none of them.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from aiokafka.protocol.admin import CreateAclsRequest
 from schuldenlab.services import load_definition
 from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
-from servicekit.consumer import dead_letter_topic, topics_for
+from servicekit.consumer import dead_letter_topic, retry_topic, topics_for
 from servicekit.kafka import client_options, explain_connection_error
 
 
@@ -106,8 +109,8 @@ def platform_access(services: Sequence[str], consumed: Mapping[str, Iterable[str
 
 
 def consumed_topics(services: Sequence[str]) -> dict[str, list[str]]:
-    """Each service's consumed topics, from the event types its definition handles."""
-    return {service: topics_for(load_definition(service).handlers) for service in services}
+    """Each service's consumed topics: those of the event types its definition handles, and its retry topic."""
+    return {service: [*topics_for(load_definition(service).handlers), retry_topic(service)] for service in services}
 
 
 KAFKA_ACLS = 'kafka-acls.sh --bootstrap-server "$BOOTSTRAP" --command-config admin.properties'

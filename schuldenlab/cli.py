@@ -119,11 +119,16 @@ def _events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dlq(args: argparse.Namespace, settings: Settings) -> int:
-    from schuldenlab.operations import list_dead_letters, replay_dead_letters
+    from schuldenlab.operations import Selection, list_dead_letters, replay_dead_letters
 
+    if args.from_offset is not None and args.to_offset is not None and args.from_offset > args.to_offset:
+        print(f"--from-offset {args.from_offset} is past --to-offset {args.to_offset}: nothing to select",
+              file=sys.stderr)
+        return 2
+    selection = Selection(args.from_offset, args.to_offset, tuple(args.error_type or ()))
     if args.action == "replay":
-        return asyncio.run(replay_dead_letters(settings, args.service))
-    return asyncio.run(list_dead_letters(settings, args.service))
+        return asyncio.run(replay_dead_letters(settings, args.service, selection, dry_run=args.dry_run))
+    return asyncio.run(list_dead_letters(settings, args.service, selection))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -159,11 +164,27 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--topic", action="append", help="only this topic (repeatable)")
     ev.add_argument("--from-beginning", action="store_true", help="start at the oldest retained event")
     ev.set_defaults(func=_events)
-    dlq = sub.add_parser("dlq", help="inspect or replay a service's dead-letter topic")
-    dlq.add_argument("action", choices=("list", "replay"))
-    dlq.add_argument("service", choices=SERVICES)
-    dlq.set_defaults(func=_dlq)
+    dlq = sub.add_parser("dlq", help="inspect a service's dead letters, or replay them to that service alone")
+    actions = dlq.add_subparsers(dest="action", required=True)
+    listing = actions.add_parser("list", help="show the dead letters, their errors and whether they were replayed")
+    replay = actions.add_parser("replay", help="send the dead letters not replayed before to the service's retry "
+                                "topic, which only that service reads")
+    for action in (listing, replay):
+        action.add_argument("service", choices=SERVICES)
+        action.add_argument("--from-offset", type=_offset, metavar="N", help="from this dead letter on (#N in list)")
+        action.add_argument("--to-offset", type=_offset, metavar="N", help="up to and including this dead letter")
+        action.add_argument("--error-type", action="append", metavar="TYPE",
+                            help="only dead letters with this dlq_error_type, e.g. ContractViolation (repeatable)")
+        action.set_defaults(func=_dlq)
+    replay.add_argument("--dry-run", action="store_true", help="show what would be replayed; send nothing")
     return p
+
+
+def _offset(text: str) -> int:
+    offset = int(text)
+    if offset < 0:
+        raise argparse.ArgumentTypeError(f"{text}: an offset is 0 or more")
+    return offset
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,8 +13,9 @@ from schuldenlab.services import SERVICES
 from schuldenlab.state import writable_home
 from schuldenlab_contracts.registry import EVENTS
 from servicekit.config import Settings
-from servicekit.consumer import dead_letter_topic
+from servicekit.consumer import dead_letter_topic, retry_topic
 from servicekit.db import check_database
+from servicekit.kafka import DEAD_LETTER_RECORD_MAX_BYTES, EVENT_RECORD_MAX_BYTES
 
 DATABASE_NAME = "schuldenlab"
 
@@ -28,10 +29,28 @@ class Infrastructure:
 
 
 def platform_topics(partitions: int = 3) -> list[TopicSpec]:
-    """Every event topic of the contracts, plus one dead-letter topic per service."""
-    topics = [TopicSpec(spec.topic, partitions=partitions, compacted=spec.compacted) for spec in EVENTS]
-    topics += [TopicSpec(dead_letter_topic(service), partitions=1) for service in SERVICES]
+    """Every event topic of the contracts, plus each service's dead-letter and retry topics.
+
+    The size limits are explained at servicekit.kafka.EVENT_RECORD_MAX_BYTES: the dead-letter and
+    retry topics take a little more than the event topics, so that any record an event topic accepted
+    is dead-lettered and replayed whole.
+    """
+    limit = {"max.message.bytes": str(EVENT_RECORD_MAX_BYTES)}
+    topics = [TopicSpec(spec.topic, partitions=partitions, compacted=spec.compacted, configs=limit)
+              for spec in EVENTS]
+    for service in SERVICES:
+        topics += service_topics(service)
     return topics
+
+
+def service_topics(service: str) -> list[TopicSpec]:
+    """A service's own topics: its dead letters, and the retry topic `schuldenlab dlq replay` writes for it alone.
+
+    One partition each: dead letters are few, and one partition keeps them (and their replay) in order.
+    """
+    limit = {"max.message.bytes": str(DEAD_LETTER_RECORD_MAX_BYTES)}
+    return [TopicSpec(dead_letter_topic(service), partitions=1, configs=limit),
+            TopicSpec(retry_topic(service), partitions=1, configs=limit)]
 
 
 def service_database_urls(settings: Settings, platform_url: str,

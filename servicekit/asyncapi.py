@@ -6,7 +6,8 @@ to do), and a subscriber that reads the raw record is documented with an empty p
 FastStream generates the document and this module completes it, the one place that does, from the
 contracts: for every channel that carries a v1 event, the event's published JSON Schema as payload,
 the CloudEvents headers, the record key and an example record; for the dead-letter topic, what the
-consumer writes there. Channels of any other kind are left as FastStream wrote them.
+consumer writes there; for the retry topic, what `schuldenlab dlq replay` writes there. Channels of any
+other kind are left as FastStream wrote them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ from schuldenlab_contracts.cloudevents import (
 from schuldenlab_contracts.examples import example_event, example_tombstone
 from schuldenlab_contracts.registry import EVENTS, EventSpec, UnknownEventType, by_topic
 from schuldenlab_contracts.schemas import generated_schemas, record_headers_schema, record_key_schema
-from servicekit.consumer import dead_letter_topic
+from servicekit.consumer import REPLAY_OF, dead_letter_topic, retry_topic
 
-__all__ = ["DEAD_LETTER_HEADERS", "asyncapi_document", "complete"]
+__all__ = ["DEAD_LETTER_HEADERS", "REPLAYED_HEADERS", "asyncapi_document", "complete"]
 
 KAFKA_BINDING_VERSION = "0.4.0"  # the version FastStream writes on the channels' bindings
 _SCHEMAS = "#/components/schemas/"
@@ -62,6 +63,16 @@ DEAD_LETTER_HEADERS: dict[str, str] = {
     "dlq_failed_at": "When it was dead-lettered, RFC 3339 in UTC.",
 }
 
+# What `schuldenlab dlq replay` adds to a replayed dead letter besides the original headers.
+REPLAYED_HEADERS: dict[str, str] = {
+    "dlq_original_topic": "Topic the record was first read from: the consumer handles the record as one "
+    "of that topic (its contract, the inbox, the feed's newest state per key).",
+    "dlq_original_partition": "Partition it was first read from.",
+    "dlq_original_offset": "Its offset there.",
+    REPLAY_OF: "The dead letter this record replays, as topic[partition]@offset; a dead letter is replayed "
+    "once.",
+}
+
 
 def asyncapi_document(
     broker: KafkaBroker, *, service: str, title: str, version: str, description: str
@@ -79,12 +90,15 @@ def complete(document: dict[str, Any], service: str) -> dict[str, Any]:
     messages = components.setdefault("messages", {})
     schemas = components.setdefault("schemas", {})
     published = generated_schemas()
-    consumed = [channel["address"] for channel in _channels_of(document, "receive")]
+    consumed = [channel["address"] for channel in _channels_of(document, "receive")
+                if channel["address"] != retry_topic(service)]
 
     for channel in document.get("channels", {}).values():
         address = channel.get("address", "")
         if address == dead_letter_topic(service):
             completed = _dead_letter_message(service, consumed)
+        elif address == retry_topic(service):
+            completed = _replayed_message(service)
         else:
             try:
                 spec = by_topic(address)
@@ -171,6 +185,30 @@ def _dead_letter_message(service: str, consumed: list[str]) -> dict[str, Any]:
                                        "description": "The original record's key, unchanged."},
                                "bindingVersion": KAFKA_BINDING_VERSION}},
         "examples": [_dead_letter_example(service, consumed)],
+    }
+
+
+def _replayed_message(service: str) -> dict[str, Any]:
+    return {
+        "name": "ReplayedDeadLetter",
+        "title": f"A dead letter of {service}, replayed to it alone",
+        "summary": "A dead letter sent back by the operator once its cause is fixed.",
+        "description": f"Written only by the operator's schuldenlab dlq replay {service} (no service may "
+        f"write it) and read only by {service}: the other services never see a replayed record. The "
+        "original record's key, value and headers, with the dlq_* headers below in place of the dead "
+        "letter's.",
+        "contentType": "application/octet-stream",
+        "headers": {
+            "type": "object",
+            "description": "The headers below, and every header of the original record (its ce_* headers "
+            "among them), unchanged.",
+            "properties": {name: {"type": "string", "description": text} for name, text in REPLAYED_HEADERS.items()},
+            "required": list(REPLAYED_HEADERS),
+            "additionalProperties": True,
+        },
+        "payload": {"description": "The original record's value, byte for byte."},
+        "bindings": {"kafka": {"key": {"type": ["string", "null"], "description": "The original record's key."},
+                               "bindingVersion": KAFKA_BINDING_VERSION}},
     }
 
 

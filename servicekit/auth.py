@@ -15,7 +15,13 @@ from servicekit.problems import Problem
 
 ROLES = ("operator", "board", "assessor", "lab", "integrator")
 ISSUER = "schuldenlab"
-_bearer = HTTPBearer(auto_error=False, description="A token from `schuldenlab token --role ROLE`")
+BEARER_SCHEME = "HTTPBearer"
+# Where a token is optional it is read by the same scheme under another name, so the OpenAPI document can tell
+# those routes apart; servicekit.openapi turns the name into `security: [{}, {"HTTPBearer": []}]`.
+OPTIONAL_BEARER_SCHEME = "HTTPBearerOptional"
+_bearer = HTTPBearer(auto_error=False, scheme_name=BEARER_SCHEME,
+                     description="A token from `schuldenlab token --role ROLE`")
+_optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER_SCHEME)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,8 @@ def current_principal(request: Request,
 
 
 def optional_principal(request: Request,
-                       credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal | None:
+                       credentials: HTTPAuthorizationCredentials | None = Depends(_optional_bearer),
+                       ) -> Principal | None:
     """For public endpoints that show more to some roles (e.g. the contact person to `operator`)."""
     if credentials is None:
         return None

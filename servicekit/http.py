@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from servicekit.asyncapi import asyncapi_document
 from servicekit.asyncapi_page import PAGE_CONTENT_SECURITY_POLICY, render_asyncapi_page
 from servicekit.metrics import REGISTRY
+from servicekit.openapi import problems
 from servicekit.problems import problem_response
 from servicekit.service import ServiceDefinition, ServiceRuntime
 
@@ -24,7 +25,9 @@ def operational_router(definition: ServiceDefinition, runtime: ServiceRuntime) -
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/health/ready", summary="Database and broker answer", responses={503: {"description": "Not ready"}})
+    @router.get("/health/ready", summary="Database and broker answer",
+                responses=problems(503, described={503: "Not ready: `checks` says which of database and broker "
+                                                        "is failing."}))
     async def ready(request: Request) -> Response:
         checks = await runtime.readiness()
         if all(v == "ok" for v in checks.values()):
@@ -32,7 +35,9 @@ def operational_router(definition: ServiceDefinition, runtime: ServiceRuntime) -
         failing = ", ".join(f"{k} ({v})" for k, v in checks.items() if v != "ok")
         return problem_response(request, 503, f"Not ready: {failing}", checks=checks)
 
-    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+                responses={200: {"description": "The Prometheus text format",
+                                 "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}})
     async def metrics() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

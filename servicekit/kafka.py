@@ -57,10 +57,26 @@ def client_options(settings: Settings, *, client_id: str | None = None) -> dict[
     return options
 
 
+# The largest record an event topic takes (its max.message.bytes, set by `schuldenlab topics`). Events
+# are a few KiB (a request body is at most 64 KiB); the limit is set on the topics rather than left to
+# the cluster's default (1 MiB on Apache Kafka, other values on managed clusters) so that it is the same
+# everywhere and the dead-letter topics can be set above it. 2 MiB leaves the contracts room to grow.
+EVENT_RECORD_MAX_BYTES = 2 * 1024 * 1024
+# A dead letter is the record plus the dlq_* headers (dlq_error at most 4,000 characters, the others
+# short), so the dead-letter and retry topics take this much more: any record an event topic accepted
+# is dead-lettered (and replayed) whole.
+DEAD_LETTER_HEADROOM_BYTES = 64 * 1024
+DEAD_LETTER_RECORD_MAX_BYTES = EVENT_RECORD_MAX_BYTES + DEAD_LETTER_HEADROOM_BYTES
+
+
 def producer_options(settings: Settings, *, client_id: str | None = None) -> dict[str, Any]:
-    """A producer that loses nothing it acknowledged: acks=all, idempotent unless switched off."""
+    """A producer that loses nothing it acknowledged: acks=all, idempotent unless switched off.
+
+    It sends records as large as the dead-letter topics take (aiokafka's default stops at 1 MiB, so a
+    1.5 MB poison record could not be dead-lettered); a topic with a smaller limit refuses the rest.
+    """
     return {**client_options(settings, client_id=client_id), "acks": "all",
-            "enable_idempotence": settings.kafka_idempotence}
+            "enable_idempotence": settings.kafka_idempotence, "max_request_size": DEAD_LETTER_RECORD_MAX_BYTES}
 
 
 def faststream_security(security: KafkaSecurity) -> BaseSecurity | None:

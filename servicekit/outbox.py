@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,10 +21,17 @@ import asyncpg
 
 from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, to_kafka_record
 from schuldenlab_contracts.registry import by_type
-from servicekit import metrics
+from servicekit import db, metrics
 from servicekit.db import advisory_lock_key
+from servicekit.loglines import RateLimitedLog
 
 log = logging.getLogger(__name__)
+
+# While the database is unavailable the relay waits longer and longer between passes, up to this many
+# seconds (or the poll interval, if longer), instead of failing a pass every poll interval; a few lines
+# a minute say so. Short enough that publishing resumes within seconds of the database coming back.
+DATABASE_BACKOFF_MAX = 5.0
+OUTAGE_LINES_PER_MINUTE = 6
 
 Publish = Callable[[KafkaRecord], Awaitable[None]]
 
@@ -98,6 +106,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = False
         self._lock_key = advisory_lock_key(f"outbox.{schema}")
+        self._outage_since: float | None = None  # monotonic time of the first pass the database failed
+        self._outage_pause = 0.0
+        self._outage_log = RateLimitedLog(log, per_window=OUTAGE_LINES_PER_MINUTE, window=60.0)
 
     def wake(self) -> None:
         self._wake.set()
@@ -183,31 +194,52 @@ class OutboxRelay:
         try:
             while not self._stopping:
                 self._wake.clear()
-                await self._pass()
+                pause = await self._pass()
                 # asyncio.timeout, not wait_for: on Python 3.11 a cancellation racing wait_for's own
                 # timeout can leave the task stuck, and then shutdown waits for ever (seen in CI).
                 try:
-                    async with asyncio.timeout(self._poll_interval):
+                    async with asyncio.timeout(pause):
                         await self._wake.wait()
                 except TimeoutError:
-                    if listener is None or listener.is_closed():
+                    # Not while the database is unavailable: the next pass that succeeds tells it is back.
+                    if (listener is None or listener.is_closed()) and self._outage_since is None:
                         listener = await self._listen()
             await self._pass()  # the last one: what committed goes out before the broker disconnects
         finally:
             if listener is not None and not listener.is_closed():
                 await listener.close()
 
-    async def _pass(self) -> None:
+    async def _pass(self) -> float:
+        """One pass; returns the seconds to wait for the next one (unless a NOTIFY comes first)."""
         try:
             await self.publish_pending()
-        except Exception:
+        except Exception as exc:
+            if db.unavailable(exc):
+                return self._back_off(exc)
             log.exception("outbox %s: relay pass failed; retrying after the poll interval", self._schema)
+            return self._poll_interval
+        if self._outage_since is not None:
+            log.info("outbox %s: the database answers again after %.1f s; publishing resumed", self._schema,
+                     time.monotonic() - self._outage_since)
+            self._outage_since = None
+        return self._poll_interval
+
+    def _back_off(self, exc: Exception) -> float:
+        """The pause after a pass the database failed: the poll interval at first, doubling while it lasts."""
+        if self._outage_since is None:
+            self._outage_since, self._outage_pause = time.monotonic(), self._poll_interval
+        else:
+            self._outage_pause = min(max(DATABASE_BACKOFF_MAX, self._poll_interval), self._outage_pause * 2)
+        # db.describe gives the driver's few words; a traceback a pass would drown the log in an outage.
+        self._outage_log.log(logging.WARNING, "outbox %s: the database is unavailable (%s); next pass in %.1f s",
+                             self._schema, db.describe(exc), self._outage_pause)
+        return self._outage_pause
 
     async def _listen(self) -> asyncpg.Connection | None:
         if self._dsn is None:
             return None
         try:
-            conn = await asyncpg.connect(self._dsn)
+            conn = await asyncpg.connect(self._dsn, timeout=db.limits_of(self._pool).connect)
             await conn.add_listener(channel_name(self._schema), lambda *_: self._wake.set())
             return conn
         except (OSError, asyncpg.PostgresError) as exc:

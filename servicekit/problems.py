@@ -14,9 +14,51 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from servicekit import db
+from servicekit.loglines import RateLimitedLog
+
 PROBLEM_JSON = "application/problem+json"
+# Seconds a client is asked to wait after a 503 for a database that is down or too slow: about what a
+# restarting PostgreSQL or a failover takes, and long enough that retrying clients do not pile on it.
+DATABASE_RETRY_AFTER = 5
+
+# The body problem_response writes, as its OpenAPI document names it (servicekit.openapi gives it to every
+# error response). Open to more members, as RFC 9457 allows extensions.
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "One invalid field or parameter and why.",
+    "required": ["field", "reason"],
+    "properties": {
+        "field": {"type": "string", "description": "Dotted path of the field (`partners.0.name`) or the "
+                                                   "parameter's name.", "examples": ["summary"]},
+        "reason": {"type": "string", "examples": ["String should have at least 1 character"]},
+    },
+}
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An error as RFC 9457 problem details, the one error format of every service.",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string", "examples": ["https://schuldenlab.nl/problems/409"]},
+        "title": {"type": "string", "examples": ["Conflict"]},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599, "examples": [409]},
+        "detail": {"type": "string", "examples": ["lab Schuldenlab Drechtsteden cannot be formed: ..."]},
+        "instance": {"type": "string", "description": "The path that was asked for.",
+                     "examples": ["/v1/labs/2b3c4d5e-6f70-4a81-92b3-c4d5e6f7a802/formation"]},
+        "conditions": {"type": "array", "items": {"type": "string"},
+                       "description": "409: every condition that is not met."},
+        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/FieldError"},
+                   "description": "422: every invalid field or parameter."},
+        "error_id": {"type": "string", "format": "uuid",
+                     "description": "500: the id of the error, also in the service's log line about it."},
+        "checks": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "503 of /health/ready: each check and its state."},
+    },
+}
 
 log = logging.getLogger(__name__)
+# A database outage fails every request alike: a few lines a minute say so, not one per request.
+_outage_log = RateLimitedLog(log, per_window=6, window=60.0)
 
 
 class Problem(Exception):
@@ -73,8 +115,25 @@ def install_problem_handlers(app: FastAPI, status_for: Mapping[type[Exception], 
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
+    @app.exception_handler(db.DatabaseUnavailable)
+    async def _database_unavailable(request: Request, exc: db.DatabaseUnavailable) -> JSONResponse:
+        return database_unavailable(request, exc)
+
     for exc_type, status in (status_for or {}).items():
         app.add_exception_handler(exc_type, _domain_handler(status))
+
+
+def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After for a database that is down or too slow (servicekit.db.unavailable says which is).
+
+    Honest and fast: nothing is wrong with the request, and the client may send it again shortly.
+    """
+    # The reason is the driver's few words (servicekit.db.describe): never a statement or its values.
+    _outage_log.log(logging.WARNING, "database unavailable answering %s %s: %s", request.method, request.url.path,
+                    db.describe(exc))
+    return problem_response(request, 503, "The database is unavailable or too slow at the moment; try again in "
+                            f"{DATABASE_RETRY_AFTER} seconds (a POST sent again with the same Idempotency-Key "
+                            "creates nothing twice).", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 def _domain_handler(status: int):
@@ -118,6 +177,12 @@ class UnexpectedErrors:
         try:
             await self.app(scope, receive, watched)
         except Exception as exc:
+            if db.unavailable(exc) and not started:
+                # Raised outside a route (a middleware's own use of the pool), where no handler sees it, or a
+                # driver error no unit of work translated. Timeouts and socket errors count: in answering a
+                # request the database is the one thing a service waits for.
+                await database_unavailable(Request(scope), exc)(scope, receive, send)
+                return
             error_id = str(uuid.uuid4())
             # Method and path only: the query string and the body may hold personal data.
             log.error("unexpected error %s answering %s %s", error_id, scope.get("method"), scope.get("path"),

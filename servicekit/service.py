@@ -16,8 +16,10 @@ from servicekit.bodylimit import BodyLimit, max_body_bytes
 from servicekit.broker import Publishers, bind_consumer, create_broker
 from servicekit.config import Settings
 from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
+from servicekit.idempotency import install_idempotency_keys
 from servicekit.inputs import refuse_unstorable_text
 from servicekit.migrate import load_migrations, migrate, runtime_migrations
+from servicekit.openapi import install_openapi
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import UnexpectedErrors, install_problem_handlers
 from servicekit.uow import UnitOfWork, transaction
@@ -25,6 +27,8 @@ from servicekit.uow import UnitOfWork, transaction
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT = 10.0  # seconds the background tasks get to finish after their cancellation
+# Seconds each readiness check may take: load balancers give up on a probe after a few seconds.
+READINESS_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class ServiceRuntime:
             definition.check_settings(settings)
         self.schema = definition.name
         self.dsn = settings.require_database_url()
+        self.database_limits = db.DatabaseLimits.from_settings(settings)
         self.broker = create_broker(settings, definition.name)
         self.publishers = Publishers(self.broker, definition.name)
         # Bound now so AsyncAPI documents it; the consumer itself needs the pool, made in start().
@@ -89,7 +94,7 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await self.migrate()
-        self._pool = await db.create_pool(self.dsn, self.schema)
+        self._pool = await db.create_pool(self.dsn, self.schema, limits=self.database_limits)
         self._consumer = EventConsumer(
             service=self.schema, pool=self._pool, uow_factory=self.definition.uow_factory,
             handlers=self.definition.handlers, dead_letter=self.publishers.publish_dead_letter,
@@ -136,17 +141,19 @@ class ServiceRuntime:
             self._pool = None
 
     async def readiness(self) -> dict[str, str]:
-        checks: dict[str, str] = {}
+        # Both at once, each bounded, so a probe gets its answer within READINESS_TIMEOUT whatever hangs.
+        database, broker = await asyncio.gather(self._database_check(), self._broker_check())
+        return {"database": database, "broker": broker}
+
+    async def _database_check(self) -> str:
+        why = await db.probe(self.pool, READINESS_TIMEOUT)
+        return "ok" if why is None else f"failing: {why}"
+
+    async def _broker_check(self) -> str:
         try:
-            await asyncio.wait_for(self.pool.fetchval("SELECT 1"), timeout=2)
-            checks["database"] = "ok"
+            return "ok" if await self.broker.ping(timeout=READINESS_TIMEOUT) else "failing: no answer"
         except Exception as exc:
-            checks["database"] = f"failing: {type(exc).__name__}: {exc}"
-        try:
-            checks["broker"] = "ok" if await self.broker.ping(timeout=2) else "failing: no answer"
-        except Exception as exc:
-            checks["broker"] = f"failing: {type(exc).__name__}: {exc}"
-        return checks
+            return f"failing: {type(exc).__name__}: {exc}"
 
 
 def _report_death(task: asyncio.Task) -> None:
@@ -197,9 +204,11 @@ def create_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
     # Each add_middleware wraps what was added before, so UnexpectedErrors is the outermost: an error
     # anywhere, the body limit's included, still answers a problem. Both run before routing, so the body
     # limit holds before authentication and before any parsing.
+    install_idempotency_keys(app, runtime)  # innermost of the three: the body limit holds before it reads a body
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes(runtime.settings, definition.name))
     app.add_middleware(UnexpectedErrors)
     app.include_router(operational_router(definition, runtime))
     for router in definition.routers:
         app.include_router(router)
+    install_openapi(app)
     return app

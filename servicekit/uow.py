@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from schuldenlab_contracts.cloudevents import CloudEvent, new_event, tombstone
 from schuldenlab_contracts.registry import EventSpec
-from servicekit import outbox
+from servicekit import db, outbox
 
 
 class UnitOfWork:
@@ -38,6 +38,10 @@ U = TypeVar("U", bound=UnitOfWork)
 
 @asynccontextmanager
 async def transaction(pool: asyncpg.Pool, factory: Callable[[asyncpg.Connection], U]) -> AsyncIterator[U]:
-    """Commit when the block ends normally, roll back when it raises."""
-    async with pool.acquire() as conn, conn.transaction():
+    """Commit when the block ends normally, roll back when it raises.
+
+    Within the database limits (servicekit.db.transaction): a database that is down or too slow ends
+    the block with DatabaseUnavailable in seconds, which the API answers with 503.
+    """
+    async with db.transaction(pool) as conn:
         yield factory(conn)

@@ -11,9 +11,14 @@ import pytest
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """What the Apache Kafka tier measured (start time, faults: lost / duplicated / recovery), at the end."""
-    from tests.support import apache_kafka
+    """What the schemathesis run measured (operations, requests, failures, time per service) and what the
+    Apache Kafka tier measured (start time, faults: lost / duplicated / recovery), at the end."""
+    from tests.support import apache_kafka, fuzzing
 
+    if fuzzing.FIGURES:
+        terminalreporter.section("schemathesis: the services against their OpenAPI documents")
+        for line in fuzzing.summary():
+            terminalreporter.write_line(line)
     if apache_kafka.MEASURED:
         terminalreporter.section("Apache Kafka tier: measurements")
         for line in apache_kafka.MEASURED:

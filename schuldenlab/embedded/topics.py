@@ -40,8 +40,10 @@ async def ensure_topics(
     Tansu (the embedded broker) accepts and stores any topic config, returning it from
     DescribeConfigs, but its memory engine neither compacts nor validates: unknown keys,
     a replication factor above the broker count, 0 partitions and odd names all pass.
-    So the embedded broker gets `cleanup.policy` alone, and validation is up to the TopicSpec author;
-    a real Kafka enforces it. `client` is the admin client's options (`servicekit.kafka.client_options`).
+    Of the configs the platform sets, it honours `cleanup.policy` alone: it stores `max.message.bytes`
+    without enforcing it (there the producers' own max_request_size is the limit), and validation is
+    up to the TopicSpec author; a real Kafka enforces it. An existing topic is left as it is, configs
+    included. `client` is the admin client's options (`servicekit.kafka.client_options`).
     Without a replication factor, topics get three replicas, or one per broker on a smaller cluster.
     """
     admin = AIOKafkaAdminClient(**{"client_id": "schuldenlab-topics", **client})

@@ -21,6 +21,7 @@ from assessment.entrypoints.schemas import (
 from assessment.service_layer import handlers
 from servicekit.auth import Principal, optional_principal, require_role
 from servicekit.metrics import REGISTRY
+from servicekit.openapi import problems
 from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
@@ -34,6 +35,7 @@ READERS = ("board", "assessor")
 Reader = Annotated[Principal, Depends(require_role(*READERS))]
 Board = Annotated[Principal, Depends(require_role("board"))]
 Anyone = Annotated[Principal | None, Depends(optional_principal)]
+NO_ROUND = "No assessment round with this id."
 StatusFilter = Annotated[Literal["open", "decided", "superseded", "withdrawn"] | None, Query()]
 
 
@@ -45,7 +47,8 @@ async def list_assessments(request: Request, _: Reader,
     return AssessmentList(items=[AssessmentOut.of(a) for a in found])
 
 
-@router.get("/assessments/{assessment_id}", summary="One round: pre-screen, portfolio fit, reviews, decision")
+@router.get("/assessments/{assessment_id}", summary="One round: pre-screen, portfolio fit, reviews, decision",
+            responses=problems(404, described={404: NO_ROUND}))
 async def get_assessment(assessment_id: uuid.UUID, request: Request,
                          _: Reader) -> AssessmentOut:
     async with get_runtime(request).transaction() as uow:
@@ -53,7 +56,8 @@ async def get_assessment(assessment_id: uuid.UUID, request: Request,
 
 
 @router.get("/projects/{project_id}/assessment",
-            summary="The latest round of a project; in full for board and assessors, its status for anyone")
+            summary="The latest round of a project; in full for board and assessors, its status for anyone",
+            responses=problems(404, described={404: "No assessment round for this project (yet)."}))
 async def get_project_assessment(project_id: uuid.UUID, request: Request,
                                  principal: Anyone,
                                  ) -> AssessmentOut | AssessmentSummary:
@@ -65,7 +69,11 @@ async def get_project_assessment(project_id: uuid.UUID, request: Request,
 
 
 @router.post("/assessments/{assessment_id}/reviews", status_code=201,
-             summary="Record (201) or revise (200) the caller's review of this round")
+             summary="Record (201) or revise (200) the caller's review of this round",
+             responses={200: {"description": "The caller's earlier review of this round, revised",
+                              "content": {"application/json": {"schema": {"type": "object"}}}},
+                        **problems(404, 409, described={
+                            404: NO_ROUND, 409: "The round takes no more reviews; `conditions` says why."})})
 async def record_review(assessment_id: uuid.UUID, body: ReviewIn, request: Request, response: Response,
                         principal: Reader) -> dict[str, Any]:
     findings = {c: Finding(met=f.met, notes=f.notes) for c, f in
@@ -81,7 +89,9 @@ async def record_review(assessment_id: uuid.UUID, body: ReviewIn, request: Reque
     return {"assessment_id": str(assessment_id), **review_out(review)}
 
 
-@router.post("/assessments/{assessment_id}/decision", summary="The board's decision; publishes ProjectAssessed")
+@router.post("/assessments/{assessment_id}/decision", summary="The board's decision; publishes ProjectAssessed",
+             responses=problems(404, 409, described={
+                 404: NO_ROUND, 409: "The rules do not allow this verdict now; `conditions` names every unmet one."}))
 async def decide_assessment(assessment_id: uuid.UUID, body: DecisionIn, request: Request,
                             principal: Board) -> AssessmentOut:
     cmd = handlers.DecideAssessment(assessment_id=assessment_id, verdict=body.verdict, rationale=body.rationale,

@@ -34,12 +34,22 @@ class CriteriaIn(_In):
 
 
 class ReviewIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "criteria": {"workable": {"met": True, "notes": "In production since 2019, 53 clients, results published."},
+                     "reusable": {"met": True, "notes": "Municipality, housing corporations and a foundation."},
+                     "available": {"met": False, "notes": "The handbook is still being written."}},
+        "notes": "Promising; ask for the handbook.", "seat": "municipalities_representative"}]})
+
     criteria: CriteriaIn
     notes: Notes = Field(default="", description="General notes on the project.")
     seat: Seat | None = Field(default=None, description="The reviewer's seat on the portfolio board, if any.")
 
 
 class DecisionIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "verdict": "needs_information",
+        "rationale": "Workable and reusable; please send the handbook so other labs can start with it."}]})
+
     verdict: Verdict
     rationale: Notes | None = Field(default=None, description="Required for rejected and needs_information.")
     override_reason: Notes | None = Field(

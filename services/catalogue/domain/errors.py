@@ -25,9 +25,11 @@ class UnknownLab(ValueError):
         self.lab_id = lab_id
 
 
-class SubmitterKeyMissing(PermissionError):
+# Plain exceptions, not PermissionError: that is an OSError (an operating system's refusal), which code
+# around a database call may rightly take for a failing connection rather than a refused submitter.
+class SubmitterKeyMissing(Exception):
     """Changing or reading an unlisted project needs the submitter's key, and none was given."""
 
 
-class SubmitterKeyRejected(PermissionError):
+class SubmitterKeyRejected(Exception):
     """The key given is not the submitter's key of this project."""

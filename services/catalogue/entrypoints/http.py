@@ -29,6 +29,7 @@ from catalogue.service_layer.ports import CatalogueQuery
 from schuldenlab_contracts.events import Phase
 from servicekit.auth import Principal, optional_principal, require_role
 from servicekit.metrics import REGISTRY
+from servicekit.openapi import problems
 from servicekit.problems import Problem
 from servicekit.service import get_runtime
 
@@ -38,6 +39,10 @@ Operator = Annotated[Principal, Depends(require_role())]
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 SubmitterKey = Annotated[str | None, Header(alias="X-Resubmission-Token", max_length=200,
                                             description="The submitter's key from the 201 of POST /v1/projects")]
+
+NO_PROJECT = "No project with this id."
+ETAG = {"ETag": {"description": "Of these exact bytes; send it back as If-None-Match to get a 304 when nothing "
+                                "changed.", "schema": {"type": "string"}}}
 
 SUBMISSIONS = Counter("catalogue_submissions", "Project submissions and resubmissions accepted", ["kind"],
                       registry=REGISTRY)
@@ -90,7 +95,10 @@ def _json_with_etag(body: dict, if_none_match: str | None) -> Response:
 
 
 @router.post("/projects", status_code=201, response_model=SubmissionCreated,
-             summary="Submit a project (aanmelden); public; answers the submitter's key once")
+             summary="Submit a project (aanmelden); public; answers the submitter's key once",
+             responses={201: {"description": "Submitted; the project's status is `submitted`",
+                              "headers": {"Location": {"description": "The new project's path",
+                                                       "schema": {"type": "string"}}}}})
 async def submit_project(body: ProjectSubmission, request: Request) -> JSONResponse:
     cmd = handlers.SubmitProject(dossier=_dossier(body), contact=_contact(body))
     async with get_runtime(request).transaction() as uow:
@@ -105,7 +113,13 @@ async def submit_project(body: ProjectSubmission, request: Request) -> JSONRespo
 
 @router.put("/projects/{project_id}", response_model=SubmissionAccepted,
             summary="Resubmit after the board asked for more information (new revision); the submitter's key "
-                    "(X-Resubmission-Token) or operator")
+                    "(X-Resubmission-Token) or operator",
+            responses=problems(401, 403, 404, 409, described={
+                401: "Neither the submitter's key (X-Resubmission-Token) nor an operator token, or a token that is "
+                     "not valid.",
+                403: "The key is not this project's submitter's key, or the token carries no platform role.",
+                404: NO_PROJECT,
+                409: "The project's status is not `needs_information`; `conditions` says what it is."}))
 async def resubmit_project(project_id: uuid.UUID, body: Resubmission, request: Request,
                            principal: MaybePrincipal, submitter_key: SubmitterKey = None) -> SubmissionAccepted:
     cmd = handlers.ResubmitProject(project_id=project_id, dossier=_dossier(body), contact=_contact(body),
@@ -120,7 +134,10 @@ async def resubmit_project(project_id: uuid.UUID, body: Resubmission, request: R
 @router.get("/projects/{project_id}", response_model=ProjectOut | ProjectSummaryOut,
             response_model_exclude_none=False,
             summary="A project: to the public its summary (its dossier once listed); in full to operator, board, "
-                    "assessor or with the submitter's key; contact only for operator")
+                    "assessor or with the submitter's key; contact only for operator",
+            responses=problems(403, 404, described={
+                403: "The key given is not this project's submitter's key, or the token carries no platform role.",
+                404: NO_PROJECT}))
 async def get_project(project_id: uuid.UUID, request: Request, principal: MaybePrincipal,
                       submitter_key: SubmitterKey = None) -> ProjectOut | ProjectSummaryOut:
     async with get_runtime(request).transaction() as uow:
@@ -130,7 +147,8 @@ async def get_project(project_id: uuid.UUID, request: Request, principal: MaybeP
 
 
 @router.delete("/projects/{project_id}", response_model=SubmissionAccepted,
-               summary="Withdraw a project (operator); a listed project leaves the catalogue (tombstone)")
+               summary="Withdraw a project (operator); a listed project leaves the catalogue (tombstone)",
+               responses=problems(404, described={404: NO_PROJECT}))
 async def withdraw_project(project_id: uuid.UUID, request: Request,
                            _: Operator) -> SubmissionAccepted:
     async with get_runtime(request).transaction() as uow:
@@ -139,7 +157,8 @@ async def withdraw_project(project_id: uuid.UUID, request: Request,
 
 
 @router.delete("/projects/{project_id}/contact", status_code=204,
-               summary="Erase the contact person's data (GDPR right to erasure); operator")
+               summary="Erase the contact person's data (GDPR right to erasure); operator",
+               responses=problems(404, described={404: NO_PROJECT}))
 async def erase_contact(project_id: uuid.UUID, request: Request,
                         _: Operator) -> Response:
     async with get_runtime(request).transaction() as uow:
@@ -151,7 +170,10 @@ async def erase_contact(project_id: uuid.UUID, request: Request,
 
 
 @router.get("/catalogue", response_model=CataloguePage,
-            summary="The proven projects; filters phase, theme, municipality, q (Dutch full text); cursor pages")
+            summary="The proven projects; filters phase, theme, municipality, q (Dutch full text); cursor pages",
+            responses={200: {"description": "One page of the catalogue", "headers": ETAG},
+                       304: {"description": "Not modified: the page is still what If-None-Match names",
+                             "headers": ETAG}})
 async def browse_catalogue(
     request: Request,
     phase: Annotated[Phase | None, Query(description="One of the seven phase codes")] = None,

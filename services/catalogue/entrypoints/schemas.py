@@ -46,10 +46,35 @@ class ContactIn(BaseModel):
     email: Email
 
 
+# A whole dossier as the API documents it: a valid submission, so "try it out" (and the schemathesis run)
+# starts from one that is accepted.
+SUBMISSION_EXAMPLE = {
+    "name": "Jongeren Perspectief Fonds",
+    "summary": "The debts of young people are settled in exchange for a social internship and a plan towards "
+               "school or work.",
+    "problem": "Young people with debts cannot start school or work, so their debts keep growing.",
+    "target_group": "Young people aged 18 to 27 with problematic debts",
+    "phases": ["debt_reduction", "aftercare"],
+    "themes": ["youth", "work"],
+    "origin": {"organisation": "Gemeente Den Haag", "municipality": "Den Haag"},
+    "partners": [{"name": "Gemeente Den Haag", "kind": "public"},
+                 {"name": "Haagse woningcorporaties", "kind": "private"},
+                 {"name": "Stichting Schuldhulpmaatje", "kind": "societal"}],
+    "in_production": True,
+    "clients_served": 53,
+    "results": "All 53 young people in the pilot became debt-free.",
+    "evidence_urls": ["https://www.schuldenlab.nl/projecten/jongeren-perspectief-fonds"],
+    "continuity_model": "Funded by the municipality and private partners together from the savings on debt "
+                        "collection.",
+    "availability": "immediate",
+    "contact": {"name": "Anna de Vries", "email": "anna.devries@example.nl"},
+}
+
+
 class ProjectSubmission(BaseModel):
     """The dossier of a submission ("aanmelding"): the ProjectSubmitted fields plus a contact person."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SUBMISSION_EXAMPLE]})
     name: Label
     summary: Text
     problem: Text

@@ -22,12 +22,15 @@ from notifications.entrypoints.schemas import (
 )
 from notifications.service_layer import handlers
 from servicekit.auth import Principal, require_role
+from servicekit.openapi import problems
 from servicekit.problems import Problem
 from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1")
 # Subscriptions belong to integrators; operators see and manage all of them.
 Integrator = Annotated[Principal, Depends(require_role("integrator"))]
+# Another integrator's subscription is answered like a missing one: its existence is not theirs to learn.
+NO_SUBSCRIPTION = problems(404, described={404: "No subscription with this id that the caller may see."})
 
 
 def _viewer(principal: Principal) -> handlers.Viewer:
@@ -72,7 +75,8 @@ async def list_subscriptions(request: Request, principal: Integrator) -> list[Su
     return [SubscriptionOut.of(s, now) for s in found]
 
 
-@router.get("/subscriptions/{subscription_id}", tags=["subscriptions"], summary="One subscription (no secret)")
+@router.get("/subscriptions/{subscription_id}", tags=["subscriptions"], summary="One subscription (no secret)",
+            responses=NO_SUBSCRIPTION)
 async def get_subscription(subscription_id: uuid.UUID, request: Request,
                            principal: Integrator) -> SubscriptionOut:
     async with get_runtime(request).transaction() as uow:
@@ -81,7 +85,7 @@ async def get_subscription(subscription_id: uuid.UUID, request: Request,
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204, tags=["subscriptions"],
-               summary="Unsubscribe; pending deliveries are dropped with it")
+               summary="Unsubscribe; pending deliveries are dropped with it", responses=NO_SUBSCRIPTION)
 async def unsubscribe(subscription_id: uuid.UUID, request: Request,
                       principal: Integrator) -> Response:
     async with get_runtime(request).transaction() as uow:
@@ -90,7 +94,8 @@ async def unsubscribe(subscription_id: uuid.UUID, request: Request,
 
 
 @router.post("/subscriptions/{subscription_id}/secret", tags=["subscriptions"],
-             summary="Rotate the secret; the old one keeps signing too during the grace period")
+             summary="Rotate the secret; the old one keeps signing too during the grace period",
+             responses=NO_SUBSCRIPTION)
 async def rotate_secret(subscription_id: uuid.UUID, request: Request,
                         principal: Integrator) -> SubscriptionWithSecret:
     runtime = get_runtime(request)
@@ -102,7 +107,7 @@ async def rotate_secret(subscription_id: uuid.UUID, request: Request,
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", tags=["deliveries"],
-            summary="Deliveries of a subscription, newest first, with every attempt")
+            summary="Deliveries of a subscription, newest first, with every attempt", responses=NO_SUBSCRIPTION)
 async def list_deliveries(subscription_id: uuid.UUID, request: Request, principal: Integrator,
                           limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[DeliveryOut]:
     async with get_runtime(request).transaction() as uow:
@@ -111,7 +116,10 @@ async def list_deliveries(subscription_id: uuid.UUID, request: Request, principa
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202, tags=["deliveries"],
-             summary="Send a delivery again now (same webhook-id)")
+             summary="Send a delivery again now (same webhook-id)",
+             responses=problems(404, 409, described={
+                 404: "No delivery with this id that the caller may see.",
+                 409: "The delivery cannot be sent again now; `conditions` names every unmet condition."}))
 async def redeliver(delivery_id: uuid.UUID, request: Request,
                     principal: Integrator) -> DeliveryOut:
     async with get_runtime(request).transaction() as uow:

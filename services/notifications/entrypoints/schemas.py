@@ -20,7 +20,9 @@ class FilterIn(BaseModel):
 
 
 class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "url": "https://hooks.example.nl/schuldenlab", "event_types": ["nl.schuldenlab.lab.formed.v1"],
+        "filter": {"municipality": "Dordrecht"}, "description": "New labs in our region"}]})
 
     url: str = Field(min_length=1, max_length=2048, description="http(s) URL that receives the webhooks.")
     event_types: list[str] = Field(min_length=1, max_length=50, description="ce_type values (SPEC §3).")

@@ -12,6 +12,7 @@ from partnering.entrypoints import schemas, views
 from partnering.entrypoints.metrics import FUNDING_EUR, IMPLEMENTATION_CHANGES, LAB_CHANGES
 from partnering.service_layer import handlers
 from servicekit.auth import Principal, current_principal, require_role
+from servicekit.openapi import problems
 from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1")
@@ -32,6 +33,21 @@ def _viewer(who: Principal) -> Actor:
 LABS = ["labs"]
 IMPLEMENTATIONS = ["implementations"]
 
+# What each refusal means here; 403 also covers a lab token of someone who is not a member of the lab.
+NOT_A_MEMBER = "The token's roles do not allow this, it carries no platform role, or its subject is not a member " \
+               "of the lab (only members and the operator change a lab)."
+NO_LAB = "No lab with this id."
+NO_IMPLEMENTATION = "No implementation with this id."
+REFUSED = "A rule of the lab refuses it now; `conditions` names every unmet condition."
+
+
+def _lab_problems(*statuses: int) -> dict:
+    return problems(403, 404, *statuses, described={403: NOT_A_MEMBER, 404: NO_LAB, 409: REFUSED})
+
+
+def _implementation_problems(*statuses: int) -> dict:
+    return problems(403, 404, *statuses, described={403: NOT_A_MEMBER, 404: NO_IMPLEMENTATION, 409: REFUSED})
+
 
 @router.post("/labs", status_code=201, tags=LABS, summary="Create a lab; it starts as forming")
 async def create_lab(body: schemas.LabCreate, request: Request, who: Principal = changer) -> schemas.LabOut:
@@ -50,7 +66,8 @@ async def list_labs(request: Request, _: Principal = reader) -> schemas.LabList:
     return schemas.LabList(items=[views.lab_summary(lab) for lab in labs])
 
 
-@router.get("/labs/{lab_id}", tags=LABS, summary="A lab with partners, set-up checklist and implementations")
+@router.get("/labs/{lab_id}", tags=LABS, summary="A lab with partners, set-up checklist and implementations",
+            responses=problems(404, described={404: NO_LAB}))
 async def get_lab(lab_id: uuid.UUID, request: Request, who: Principal = reader) -> schemas.LabOut:
     async with get_runtime(request).transaction() as uow:
         view = await handlers.get_lab(lab_id, uow, _viewer(who))
@@ -58,7 +75,8 @@ async def get_lab(lab_id: uuid.UUID, request: Request, who: Principal = reader) 
 
 
 @router.get("/labs/{lab_id}/members", tags=LABS,
-            summary="Who may change the lab besides the operator (members and the operator only)")
+            summary="Who may change the lab besides the operator (members and the operator only)",
+            responses=_lab_problems())
 async def list_lab_members(lab_id: uuid.UUID, request: Request, who: Principal = reader) -> schemas.MemberList:
     async with get_runtime(request).transaction() as uow:
         members = await handlers.list_lab_members(lab_id, uow, _viewer(who))
@@ -66,7 +84,8 @@ async def list_lab_members(lab_id: uuid.UUID, request: Request, who: Principal =
 
 
 @router.post("/labs/{lab_id}/members", status_code=201, tags=LABS,
-             summary="Add a member: a lab token with this subject may then change the lab")
+             summary="Add a member: a lab token with this subject may then change the lab",
+             responses=_lab_problems(409))
 async def add_lab_member(lab_id: uuid.UUID, body: schemas.MemberCreate, request: Request,
                          who: Principal = changer) -> schemas.MemberOut:
     cmd = commands.AddLabMember(lab_id=lab_id, subject=body.subject, by=who.subject, by_operator=_is_operator(who))
@@ -77,7 +96,10 @@ async def add_lab_member(lab_id: uuid.UUID, body: schemas.MemberCreate, request:
 
 
 @router.delete("/labs/{lab_id}/members/{subject}", status_code=204, tags=LABS,
-               summary="Remove a member; a member cannot remove the last one")
+               summary="Remove a member; a member cannot remove the last one",
+               responses=problems(403, 404, 409, described={
+                   403: NOT_A_MEMBER, 404: "No lab with this id, or the subject is not one of its members.",
+                   409: "The subject is the lab's last member; `conditions` says so."}))
 async def remove_lab_member(lab_id: uuid.UUID, subject: str, request: Request,
                             who: Principal = changer) -> Response:
     cmd = commands.RemoveLabMember(lab_id=lab_id, subject=subject, by=who.subject, by_operator=_is_operator(who))
@@ -87,7 +109,8 @@ async def remove_lab_member(lab_id: uuid.UUID, subject: str, request: Request,
     return Response(status_code=204)
 
 
-@router.put("/labs/{lab_id}/checklist/{step}", tags=LABS, summary="Mark a set-up step done (who and when recorded)")
+@router.put("/labs/{lab_id}/checklist/{step}", tags=LABS, summary="Mark a set-up step done (who and when recorded)",
+            responses=_lab_problems())
 async def complete_setup_step(lab_id: uuid.UUID, step: str, body: schemas.StepUpdate, request: Request,
                               who: Principal = changer) -> schemas.StepOut:
     cmd = commands.CompleteSetupStep(lab_id=lab_id, step=step, note=body.note, by=who.subject,
@@ -99,7 +122,8 @@ async def complete_setup_step(lab_id: uuid.UUID, step: str, body: schemas.StepUp
 
 
 @router.post("/labs/{lab_id}/partners", status_code=201, tags=LABS,
-             summary="A partner joins the lab with a commitment (PartnerJoined)")
+             summary="A partner joins the lab with a commitment (PartnerJoined)",
+             responses=_lab_problems(409))
 async def join_lab(lab_id: uuid.UUID, body: schemas.PartnerCreate, request: Request,
                    who: Principal = changer) -> schemas.PartnerOut:
     cmd = commands.JoinLab(lab_id=lab_id, organisation=body.organisation, kind=body.kind, sector=body.sector,
@@ -114,7 +138,8 @@ async def join_lab(lab_id: uuid.UUID, body: schemas.PartnerCreate, request: Requ
 
 
 @router.post("/labs/{lab_id}/formation", tags=LABS,
-             summary="Form the lab (LabFormed); 409 naming every unmet condition")
+             summary="Form the lab (LabFormed); 409 naming every unmet condition",
+             responses=_lab_problems(409))
 async def form_lab(lab_id: uuid.UUID, request: Request, who: Principal = changer) -> schemas.LabOut:
     async with get_runtime(request).transaction() as uow:
         await handlers.form_lab(commands.FormLab(lab_id=lab_id, by=who.subject, by_operator=_is_operator(who)), uow)
@@ -124,7 +149,8 @@ async def form_lab(lab_id: uuid.UUID, request: Request, who: Principal = changer
 
 
 @router.post("/labs/{lab_id}/implementations", status_code=201, tags=IMPLEMENTATIONS,
-             summary="Implement a proven catalogue project in a formed lab (ImplementationStarted)")
+             summary="Implement a proven catalogue project in a formed lab (ImplementationStarted)",
+             responses=_lab_problems(409))
 async def start_implementation(lab_id: uuid.UUID, body: schemas.ImplementationCreate, request: Request,
                                who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.StartImplementation(lab_id=lab_id, project_id=body.project_id, by=who.subject,
@@ -136,7 +162,8 @@ async def start_implementation(lab_id: uuid.UUID, body: schemas.ImplementationCr
 
 
 @router.get("/implementations/{implementation_id}", tags=IMPLEMENTATIONS,
-            summary="An implementation with funding, impact (and totals) and handover")
+            summary="An implementation with funding, impact (and totals) and handover",
+            responses=problems(404, described={404: NO_IMPLEMENTATION}))
 async def get_implementation(implementation_id: uuid.UUID, request: Request,
                              who: Principal = reader) -> schemas.ImplementationOut:
     async with get_runtime(request).transaction() as uow:
@@ -145,7 +172,8 @@ async def get_implementation(implementation_id: uuid.UUID, request: Request,
 
 
 @router.post("/implementations/{implementation_id}/funding", status_code=201, tags=IMPLEMENTATIONS,
-             summary="Record funding from a partner or municipality (exact euros)")
+             summary="Record funding from a partner or municipality (exact euros)",
+             responses=_implementation_problems(409))
 async def record_funding(implementation_id: uuid.UUID, body: schemas.FundingCreate, request: Request,
                          who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.RecordFunding(implementation_id=implementation_id, source=body.source, kind=body.kind,
@@ -159,7 +187,8 @@ async def record_funding(implementation_id: uuid.UUID, body: schemas.FundingCrea
 
 
 @router.post("/implementations/{implementation_id}/start", tags=IMPLEMENTATIONS,
-             summary="From preparing to running; needs municipal base funding")
+             summary="From preparing to running; needs municipal base funding",
+             responses=_implementation_problems(409))
 async def start_running(implementation_id: uuid.UUID, request: Request,
                         who: Principal = changer) -> schemas.ImplementationOut:
     async with get_runtime(request).transaction() as uow:
@@ -171,7 +200,8 @@ async def start_running(implementation_id: uuid.UUID, request: Request,
 
 
 @router.post("/implementations/{implementation_id}/impact", status_code=201, tags=IMPLEMENTATIONS,
-             summary="Record impact over a period; periods may not overlap")
+             summary="Record impact over a period; periods may not overlap",
+             responses=_implementation_problems(409))
 async def record_impact(implementation_id: uuid.UUID, body: schemas.ImpactCreate, request: Request,
                         who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.RecordImpact(implementation_id=implementation_id, period_start=body.period_start,
@@ -186,7 +216,8 @@ async def record_impact(implementation_id: uuid.UUID, body: schemas.ImpactCreate
 
 
 @router.post("/implementations/{implementation_id}/handover", tags=IMPLEMENTATIONS,
-             summary="Hand over to regular operations (ProjectHandedOver); the implementation closes")
+             summary="Hand over to regular operations (ProjectHandedOver); the implementation closes",
+             responses=_implementation_problems(409))
 async def hand_over_implementation(implementation_id: uuid.UUID, body: schemas.HandoverCreate, request: Request,
                                    who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.HandOverImplementation(implementation_id=implementation_id, handed_over_to=body.handed_over_to,

@@ -31,18 +31,32 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def example(**body: object) -> ConfigDict:
+    """A request model's config with `body` as its documented example."""
+    return ConfigDict(json_schema_extra={"examples": [body]})
+
+
 class LabCreate(Request):
+    model_config = example(name="Schuldenlab Drechtsteden", municipalities=["Dordrecht", "Zwijndrecht"],
+                           region="Zuid-Holland Zuid")
+
     name: Label
     municipalities: list[Label] = Field(min_length=1, max_length=100)
     region: Label | None = None
 
 
 class StepUpdate(Request):
+    model_config = example(done=True, note="Kwartiermaker Kim Jansen started on 1 March")
+
     done: Literal[True] = Field(description="Always true: a set-up step, once done, stays done.")
     note: Notes | None = None
 
 
 class PartnerCreate(Request):
+    model_config = example(organisation="Gemeente Dordrecht", kind="public", sector="municipality",
+                           is_municipality=True, commitment="Funds the kwartiermaker for two years and hosts the "
+                                                            "programme team.")
+
     organisation: Label
     kind: Literal["public", "private", "societal"]
     sector: Label
@@ -51,16 +65,23 @@ class PartnerCreate(Request):
 
 
 class ImplementationCreate(Request):
+    model_config = example(project_id="6f1d2c3b-4a59-4e8f-9b7a-0c1d2e3f4a01")
+
     project_id: uuid.UUID
 
 
 class FundingCreate(Request):
+    model_config = example(source="Gemeente Dordrecht", kind="base", amount_eur="25000.00")
+
     source: Label = Field(description="A partner of the lab (its id or name) or one of the lab's municipalities.")
     kind: Literal["base", "additional"]
     amount_eur: Euros
 
 
 class ImpactCreate(Request):
+    model_config = example(period_start="2025-01-01", period_end="2025-06-30", households_reached=120,
+                           households_debt_free=31, notes="First half year; intake through the district teams.")
+
     period_start: date
     period_end: date
     # The platform's one Count: strict (true/false are not counts), bounded by the integer column.
@@ -70,11 +91,17 @@ class ImpactCreate(Request):
 
 
 class HandoverCreate(Request):
+    model_config = example(handed_over_to=["Gemeente Dordrecht", "Sociaal Wijkteam Dordrecht"],
+                           regular_operations="Part of the municipality's debt assistance from 2026, funded from "
+                                              "its regular budget.")
+
     handed_over_to: list[Label] = Field(min_length=1, max_length=100)
     regular_operations: Text
 
 
 class MemberCreate(Request):
+    model_config = example(subject="programme-team-mvs")
+
     subject: str = Field(min_length=1, max_length=200, examples=["programme-team-mvs"],
                          description="The subject of the new member's lab token (`schuldenlab token --role lab "
                                      "--subject NAME`), matched exactly.")

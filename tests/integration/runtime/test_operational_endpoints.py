@@ -37,7 +37,7 @@ async def test_every_service_serves_health_metrics_and_api_documents(service, fr
             for message in channel["messages"].values():
                 name = message["$ref"].rsplit("/", 1)[-1]
                 assert "ce_specversion" in asyncapi["components"]["messages"][name]["headers"]["properties"] \
-                    or channel["address"] == f"{service}.dlq.v1"
+                    or channel["address"] in (f"{service}.dlq.v1", f"{service}.retry.v1")
 
 
 async def test_readiness_reports_a_broker_that_is_gone(fresh_database, tmp_path):

@@ -18,7 +18,15 @@ from schuldenlab_contracts.cloudevents import to_kafka_record
 from schuldenlab_contracts.examples import example_event
 from schuldenlab_contracts.schemas import SCHEMA_DIR, record_headers_schema
 from servicekit.asyncapi import DEAD_LETTER_HEADERS
-from servicekit.consumer import DeadLetter, EventConsumer, Outcome, ReceivedRecord, dead_letter_topic, topics_for
+from servicekit.consumer import (
+    DeadLetter,
+    EventConsumer,
+    Outcome,
+    ReceivedRecord,
+    dead_letter_topic,
+    retry_topic,
+    topics_for,
+)
 from servicekit.service import create_app
 from tests.support.harness import service_settings
 
@@ -62,7 +70,8 @@ def test_the_document_has_a_channel_for_every_topic_the_service_writes_and_reads
     document, _ = served[service]
     written = {spec.topic for spec in EVENTS if spec.source == service} | {dead_letter_topic(service)}
     assert _addresses(document, "send") == written
-    assert _addresses(document, "receive") == set(topics_for(load_definition(service).handlers))
+    # Beside the topics of the events it handles, its own retry topic (the replayed dead letters).
+    assert _addresses(document, "receive") == {*topics_for(load_definition(service).handlers), retry_topic(service)}
     for operation in document["operations"].values():
         if operation["action"] == "receive":
             assert operation["bindings"]["kafka"]["groupId"]["const"] == service
@@ -72,7 +81,7 @@ def test_the_document_has_a_channel_for_every_topic_the_service_writes_and_reads
 def test_every_event_message_documents_its_headers_key_payload_and_an_example_record(served, service):
     document, _ = served[service]
     for channel in document["channels"].values():
-        if channel["address"] == dead_letter_topic(service):
+        if channel["address"] in (dead_letter_topic(service), retry_topic(service)):
             continue
         spec = by_topic(channel["address"])
         published = json.loads((SCHEMA_DIR / f"{spec.ce_type}.json").read_text(encoding="utf-8"))
