@@ -24,7 +24,8 @@ MEANING = {
     422: "Invalid input: `errors` names each field or parameter and why (text the database cannot store, "
          "such as the NUL character, included, in any parameter).",
     500: "An unexpected error; `error_id` is also in the service's log line about it.",
-    503: "The service cannot answer now; `checks` says what is failing.",
+    503: "The service cannot answer now (its database is down or too slow): try again after `Retry-After` "
+         "seconds; on /health/ready `checks` says what is failing.",
 }
 
 OPTIONAL_TOKEN = ("A bearer token is optional here: without one the answer is what the public may see; a valid token "
@@ -82,7 +83,7 @@ def _complete_operation(operation: dict[str, Any]) -> None:
     responses = operation["responses"]
     if responses.get("422", {}).get("description") == "Validation Error":
         del responses["422"]  # FastAPI's own (HTTPValidationError), replaced below
-    needed = [413, 422, 500]
+    needed = [413, 422, 500, 503]  # 503: servicekit.problems.database_unavailable, on any operation
     if "requestBody" in operation:
         needed.append(400)
     if OPTIONAL_BEARER_SCHEME in schemes:

@@ -132,8 +132,7 @@ def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     _outage_log.log(logging.WARNING, "database unavailable answering %s %s: %s", request.method, request.url.path,
                     db.describe(exc))
     return problem_response(request, 503, "The database is unavailable or too slow at the moment; try again in "
-                            f"{DATABASE_RETRY_AFTER} seconds (a POST sent again with the same Idempotency-Key "
-                            "creates nothing twice).", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+                            f"{DATABASE_RETRY_AFTER} seconds.", headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
 
 
 def _domain_handler(status: int):
