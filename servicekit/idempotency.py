@@ -23,6 +23,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -60,6 +61,8 @@ KEY_RULE = (f"an {HEADER} is 1 to {MAX_KEY_LENGTH} visible ASCII characters with
             '(a random UUID is best; "quoted" as the draft writes it, or bare, is the same key)')
 IN_FLIGHT = f"A request with the same {HEADER} is still being answered; retry when it has been."
 ALSO_IN_FLIGHT = f"Also when a request with the same {HEADER} is still being answered (retry when it has been)."
+TOOK_EFFECT = (f"The first request with this {HEADER} took effect, but its answer was lost (the database connection "
+               "dropped as it committed); it does not run again. Look up what it created or changed.")
 
 
 def key_ttl(settings: Settings, service: str) -> int:
@@ -175,7 +178,8 @@ def kept(status: int) -> bool:
 
 # --- the table ---------------------------------------------------------------------------------------------
 
-# Takes the key when it is new, expired, or held by a request that died (same request, lease over).
+# Takes the key when it is new, expired, or held by a request that died before it took effect (same request,
+# lease over). A request that took effect keeps its key whatever became of its answer.
 _CLAIM = """
 INSERT INTO idempotency_keys AS k (id, fingerprint, claim, expires_at)
 VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))
@@ -183,28 +187,56 @@ ON CONFLICT (id) DO UPDATE
    SET fingerprint = EXCLUDED.fingerprint, claim = EXCLUDED.claim, status = NULL, answer = NULL,
        created_at = clock_timestamp(), expires_at = EXCLUDED.expires_at
  WHERE k.expires_at <= clock_timestamp()
-    OR (k.status IS NULL AND k.fingerprint = EXCLUDED.fingerprint
+    OR (k.status IS NULL AND k.took_effect_at IS NULL AND k.fingerprint = EXCLUDED.fingerprint
         AND k.created_at <= clock_timestamp() - make_interval(secs => $5))
 RETURNING claim"""
 _PURGE = """
 DELETE FROM idempotency_keys WHERE id IN (
     SELECT id FROM idempotency_keys WHERE expires_at <= clock_timestamp() ORDER BY expires_at LIMIT $1)"""
 
-_MISMATCH, _IN_FLIGHT, _CLAIMED = "mismatch", "in flight", "claimed"
+# The status kept for a request that took effect but answered something not kept (a 503 from the dropped
+# connection of its own commit): no answer to replay, and nothing to run again.
+ANSWER_LOST = 0
+_MISMATCH, _IN_FLIGHT, _CLAIMED, _TOOK_EFFECT = "mismatch", "in flight", "claimed", "took effect"
 
 
 async def _claim(pool: asyncpg.Pool, rid: bytes, fp: bytes, claim: uuid.UUID, ttl: int) -> str | bytes:
-    """_CLAIMED, _MISMATCH, _IN_FLIGHT, or the sealed answer to replay."""
+    """_CLAIMED, _MISMATCH, _IN_FLIGHT, _TOOK_EFFECT, or the sealed answer to replay."""
     for _ in range(3):
         if await pool.fetchval(_CLAIM, rid, fp, claim, float(ttl), IN_FLIGHT_LEASE) is not None:
             return _CLAIMED
-        row = await pool.fetchrow("SELECT fingerprint, status, answer FROM idempotency_keys WHERE id = $1", rid)
+        row = await pool.fetchrow(
+            """SELECT fingerprint, status, answer,
+                      took_effect_at IS NOT NULL AND created_at <= clock_timestamp() - make_interval(secs => $2)
+                        AS answer_lost
+                 FROM idempotency_keys WHERE id = $1""", rid, IN_FLIGHT_LEASE)
         if row is None:
             continue  # its request was answered with something not kept, just now: try to take it again
         if row["fingerprint"] != fp:
             return _MISMATCH
-        return _IN_FLIGHT if row["status"] is None else row["answer"]
+        if row["status"] == ANSWER_LOST:
+            return _TOOK_EFFECT
+        if row["status"] is not None:
+            return row["answer"]
+        # Unanswered: still in flight, or (lease over) it took effect and its answer was lost.
+        return _TOOK_EFFECT if row["answer_lost"] else _IN_FLIGHT
     return _IN_FLIGHT
+
+
+# The key of the POST the current task is answering, for the unit of work to mark in its own transaction.
+_HELD: ContextVar[tuple[bytes, uuid.UUID] | None] = ContextVar("schuldenlab_idempotency_key", default=None)
+
+
+async def mark_taken_effect(conn: asyncpg.Connection) -> None:
+    """Called by servicekit.uow.transaction just before its commit: the key's request takes effect with it.
+
+    In the same transaction, so the mark and the effect commit together or not at all: a key whose request
+    took effect is never given up, even when the commit's answer never reached the route.
+    """
+    held = _HELD.get()
+    if held is not None:
+        await conn.execute("UPDATE idempotency_keys SET took_effect_at = clock_timestamp() "
+                           "WHERE id = $1 AND claim = $2", *held)
 
 
 async def purge_expired(pool: asyncpg.Pool, batch: int = PURGE_BATCH) -> int:
@@ -269,6 +301,10 @@ class IdempotencyKeys:
             reason = ("already used for another request (method, path, query or body differ); "
                       "a key names one request: send a new key for a new request")
             await self._refuse(request, 422, f"Invalid input: {HEADER}: {reason}", reason, receive, send)
+        elif outcome == _TOOK_EFFECT:
+            response = problem_response(request, 409, TOOK_EFFECT,
+                                        conditions=[f"a new {HEADER} for a new request"])
+            await response(scope, receive, send)
         elif outcome == _IN_FLIGHT:
             response = problem_response(request, 409, f"The first request with this {HEADER} is still being "
                                         "answered; retry it when that request has been answered.",
@@ -289,6 +325,7 @@ class IdempotencyKeys:
         async def hold(message: Message) -> None:
             answer.append(message)
 
+        held = _HELD.set((rid, claim))
         try:
             await self.app(scope, replay_body, hold)
         except Exception:
@@ -296,15 +333,17 @@ class IdempotencyKeys:
             # (the server stopping) keeps its claim until the lease ends; by then its process is gone.
             await self._settle(pool, rid, claim, scope["path"], None)
             raise
+        finally:
+            _HELD.reset(held)
         start = next((m for m in answer if m["type"] == "http.response.start"), None)
         if start is not None and kept(start["status"]):
             content = b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
             await self._settle(pool, rid, claim, scope["path"], (start["status"], seal(secret, _encode_answer(
                 start["status"], list(start.get("headers", [])), content))))
         else:
-            # A 5xx (a 503 for a database that stopped answering, say) means the unit of work rolled back, so the
-            # retry runs again. The exception, as with any database: a commit the server made just before the
-            # connection dropped, which the route cannot tell from one it did not make (README, Idempotency keys).
+            # A 5xx (a 503 for a database that stopped answering, say) mostly means the unit of work rolled back,
+            # and the retry runs again. Not when it committed after all (the server made the commit just before the
+            # connection dropped): its mark came with the commit, and _settle leaves such a key alone.
             await self._settle(pool, rid, claim, scope["path"], None)
         for message in answer:
             await send(message)
@@ -312,10 +351,14 @@ class IdempotencyKeys:
     @staticmethod
     async def _settle(pool: asyncpg.Pool, rid: bytes, claim: uuid.UUID, path: str,
                       kept_answer: tuple[int, bytes] | None) -> None:
-        """Keep the answer under the claim, or give the key up (None) so a retry runs again."""
+        """Keep the answer under the claim, or give the key up (None) so a retry runs again, unless it took effect."""
         try:
             if kept_answer is None:
-                await pool.execute("DELETE FROM idempotency_keys WHERE id = $1 AND claim = $2", rid, claim)
+                given_up = await pool.execute("DELETE FROM idempotency_keys WHERE id = $1 AND claim = $2 "
+                                              "AND took_effect_at IS NULL", rid, claim)
+                if given_up == "DELETE 0":
+                    await pool.execute("UPDATE idempotency_keys SET status = $3 WHERE id = $1 AND claim = $2 "
+                                       "AND took_effect_at IS NOT NULL", rid, claim, ANSWER_LOST)
             else:
                 await pool.execute("UPDATE idempotency_keys SET status = $3, answer = $4 WHERE id = $1 AND claim = $2",
                                    rid, claim, *kept_answer)

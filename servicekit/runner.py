@@ -15,6 +15,9 @@ from servicekit.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
+# Requests in flight get this long to finish at a stop; then the runtime stops (servicekit.service.STOP_BUDGET).
+REQUESTS_STOP_SECONDS = 3
+
 
 def configure_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -58,7 +61,7 @@ def serve(app: FastAPI, listener: socket.socket, *, log_level: str = "INFO") -> 
     """Run on `listener` until SIGINT/SIGTERM; uvicorn then runs the lifespan shutdown (broker, relay, pool)."""
     configure_logging(log_level)
     server = uvicorn.Server(uvicorn.Config(app, log_level=log_level.lower(), access_log=False,
-                                           timeout_graceful_shutdown=10))
+                                           timeout_graceful_shutdown=REQUESTS_STOP_SECONDS))
     host, port = listener.getsockname()[:2]
     log.info("serving on http://%s:%s", host, port)
     try:

@@ -26,7 +26,11 @@ from servicekit.uow import UnitOfWork, transaction
 
 log = logging.getLogger(__name__)
 
-STOP_TIMEOUT = 10.0  # seconds the background tasks get to finish after their cancellation
+# A service process stops within 10 s, whatever hangs (issue 11): uvicorn gives requests in flight
+# runner.REQUESTS_STOP_SECONDS, then the runtime's stop gets STOP_BUDGET for all of its parts.
+STOP_BUDGET = 6.0
+# Of which the background tasks (the relay's last pass above all) may take this much.
+STOP_TIMEOUT = 4.0
 # Seconds each readiness check may take: load balancers give up on a probe after a few seconds.
 READINESS_TIMEOUT = 2.0
 
@@ -115,6 +119,13 @@ class ServiceRuntime:
         return task
 
     async def stop(self) -> None:
+        """Stop within STOP_BUDGET even when the broker or the database does not answer.
+
+        Whatever is cut short is safe to cut: the relay publishes what it did not get out at the next
+        start, an offset not committed brings its record again, and the database rolls back what an
+        unfinished transaction did.
+        """
+        deadline = asyncio.get_running_loop().time() + STOP_BUDGET
         # The relay is asked to finish (its last pass publishes what committed); other jobs are cancelled.
         if self._relay is not None:
             self._relay.stop()
@@ -122,21 +133,22 @@ class ServiceRuntime:
             if task is not self._relay_task:
                 task.cancel()
         if self._tasks:
-            # Bounded: a task that ignores its cancellation, or a relay facing a dead broker, must not
-            # hold the shutdown; what the relay did not publish goes out after the next start.
             _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT)
             for task in stuck:
                 log.error("%s did not stop within %s s; leaving it behind", task.get_name(), STOP_TIMEOUT)
                 task.cancel()
         self._tasks.clear()
-        await self.broker.stop()
+        try:
+            async with asyncio.timeout_at(deadline - 1.0):
+                await self.broker.stop()  # commits offsets and leaves the group: waits on the broker
+        except TimeoutError:
+            log.error("%s: the broker did not answer while stopping; left without a goodbye", self.schema)
         if self._pool is not None:
             try:
-                async with asyncio.timeout(STOP_TIMEOUT):
+                async with asyncio.timeout_at(deadline):
                     await self._pool.close()  # waits for connections still in use
             except TimeoutError:
-                log.error("%s: database connections still in use after %s s; closing them", self.schema,
-                          STOP_TIMEOUT)
+                log.error("%s: database connections still in use while stopping; closing them", self.schema)
                 self._pool.terminate()
             self._pool = None
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from schuldenlab_contracts.cloudevents import CloudEvent, new_event, tombstone
 from schuldenlab_contracts.registry import EventSpec
-from servicekit import db, outbox
+from servicekit import db, idempotency, outbox
 
 
 class UnitOfWork:
@@ -45,3 +45,4 @@ async def transaction(pool: asyncpg.Pool, factory: Callable[[asyncpg.Connection]
     """
     async with db.transaction(pool) as conn:
         yield factory(conn)
+        await idempotency.mark_taken_effect(conn)

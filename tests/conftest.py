@@ -12,16 +12,16 @@ import pytest
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """What the schemathesis run measured (operations, requests, failures, time per service) and what the
-    Apache Kafka tier measured (start time, faults: lost / duplicated / recovery), at the end."""
-    from tests.support import apache_kafka, fuzzing
+    fault tests and the Apache Kafka tier measured (start time, faults: lost / duplicated / recovery), at the end."""
+    from tests.support import fuzzing, load
 
     if fuzzing.FIGURES:
         terminalreporter.section("schemathesis: the services against their OpenAPI documents")
         for line in fuzzing.summary():
             terminalreporter.write_line(line)
-    if apache_kafka.MEASURED:
-        terminalreporter.section("Apache Kafka tier: measurements")
-        for line in apache_kafka.MEASURED:
+    if load.MEASURED:
+        terminalreporter.section("faults and the Apache Kafka tier: measurements")
+        for line in load.MEASURED:
             terminalreporter.write_line(line)
 
 
@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def apache_kafka(tmp_path_factory: pytest.TempPathFactory):
     """The Apache Kafka cluster of this test session (started on first use, stopped at the end)."""
     from schuldenlab.services import SERVICES
-    from tests.support.apache_kafka import KafkaCluster, measure, prepare_platform
+    from tests.support.apache_kafka import KafkaCluster, prepare_platform
+    from tests.support.load import measure
 
     cluster = KafkaCluster(tmp_path_factory.mktemp("apache-kafka"), services=SERVICES)
     try:

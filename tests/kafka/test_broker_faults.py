@@ -19,10 +19,10 @@ import httpx
 from aiokafka.admin import AIOKafkaAdminClient
 
 from schuldenlab.processes import die_with_parent, free_port
-from tests.kafka.load import Ledger, Outcome, report, settle, submit_steadily, topic_tally, watch_assessment
 from tests.support.apache_kafka import KafkaCluster, admin_endpoint
 from tests.support.harness import TEST_SIGNING_KEY, running_service, service_settings
 from tests.support.kafka import kafka_options
+from tests.support.load import Ledger, Outcome, report, settle, submit_steadily, topic_tally, watch_assessment
 
 
 def _verdict(outcome: Outcome) -> None:

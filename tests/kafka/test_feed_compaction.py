@@ -11,9 +11,10 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from schuldenlab_contracts.events import ImpactTotals, ImplementationStarted, ProjectHandedOver
 from tests.integration.catalogue.catalogue_support import assessed, fold, kafka_pairs, send, submit
-from tests.support.apache_kafka import KafkaCluster, admin_endpoint, measure
+from tests.support.apache_kafka import KafkaCluster, admin_endpoint
 from tests.support.harness import auth, eventually, running_service, service_settings
 from tests.support.kafka import kafka_options, read_to_end
+from tests.support.load import measure
 
 FEED = "catalogue.projects.v1"
 # Segments roll after a second and are cleaned at once; tombstones go a second after cleaning.

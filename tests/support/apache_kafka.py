@@ -32,11 +32,6 @@ ADMIN = "admin"
 MECHANISM = "SCRAM-SHA-512"
 
 
-MEASURED: list[str] = []  # what the tier measured; the root conftest prints it at the end of the run
-
-
-def measure(line: str) -> None:
-    MEASURED.append(line)
 
 
 def cache_dir(version: str = KAFKA_VERSION) -> Path:

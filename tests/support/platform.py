@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,8 +16,6 @@ import psutil
 from schuldenlab.processes import free_port
 
 SERVICES = ("catalogue", "assessment", "partnering", "notifications")
-
-
 
 
 def platform_env(home: Path, ports: dict[str, int], **extra: str) -> dict[str, str]:
@@ -41,6 +40,33 @@ class Platform:
         self.ready_after = self._read_until("operator token")
         self.token = self.process.stdout.readline().strip()
         self.kafka = re.search(r"kafka\s+(?:embedded \(memory only\) )?(\S+)", "".join(self.output)).group(1)
+        self._reader: threading.Thread | None = None
+
+    def follow(self) -> None:
+        """Keep reading what `up` prints (restarts, for one) into `output`, while the test goes on."""
+        def read() -> None:
+            for line in self.process.stdout:
+                self.output.append(line)
+
+        self._reader = threading.Thread(target=read, daemon=True)
+        self._reader.start()
+
+    def wait(self, timeout: float) -> int:
+        """`up`'s exit code once it ended by itself, with everything it printed read."""
+        code = self.process.wait(timeout=timeout)
+        if self._reader is not None:
+            self._reader.join(5)
+        return code
+
+    def printed(self, text: str) -> list[str]:
+        return [line for line in list(self.output) if text in line]
+
+    def service(self, name: str) -> psutil.Process:
+        """The process of service `name`, as `up` runs it now."""
+        for child in psutil.Process(self.process.pid).children():
+            if child.cmdline()[-2:] == ["run", name]:
+                return child
+        raise LookupError(f"{name} is not running")
 
     def _read_until(self, marker: str, timeout: float = 120) -> float:
         deadline = time.monotonic() + timeout
@@ -65,8 +91,11 @@ class Platform:
         """A supervisor's SIGTERM, or Ctrl-C's SIGINT; returns the exit code and any child left alive."""
         children = psutil.Process(self.process.pid).children(recursive=True)
         self.process.send_signal(sig)
-        code = self.process.wait(timeout=60)
-        self.output.extend(self.process.stdout.readlines())
+        if self._reader is not None:
+            code = self.wait(timeout=60)
+        else:
+            code = self.process.wait(timeout=60)
+            self.output.extend(self.process.stdout.readlines())
         time.sleep(0.5)
         alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
         return code, alive

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from servicekit.idempotency import IN_FLIGHT_LEASE, purge_expired
+from servicekit.idempotency import IN_FLIGHT_LEASE, TOOK_EFFECT, purge_expired
 from servicekit.problems import Problem
 from servicekit.service import create_app, get_runtime
 from tests.integration.runtime.probe import Behaviour, definition
@@ -51,7 +51,8 @@ class Probe:
 
 def things_router(calls: list[str], gate: asyncio.Event) -> APIRouter:
     """POST /v1/things creates a thing (an effects row) and answers its one-time secret, like a submission;
-    "slow" waits for the gate, and "crash", "busy" and "taken" fail the first time they are asked."""
+    "slow" waits for the gate, and "crash", "busy" and "taken" fail the first time they are asked; "lost" takes
+    effect, then answers 503 the first time, as when the connection drops while the server commits."""
     router = APIRouter()
 
     @router.post("/v1/things", status_code=201)
@@ -69,6 +70,8 @@ def things_router(calls: list[str], gate: asyncio.Event) -> APIRouter:
             await uow.conn.execute("INSERT INTO effects (event_id, name) VALUES ($1, $2)", thing_id, body.name)
             if body.name == "crash" and first_time:
                 raise RuntimeError("a bug after the write: the write rolls back")
+        if body.name == "lost" and first_time:
+            raise Problem(503, "The database does not answer now")
         return JSONResponse({"id": str(thing_id), "secret": secrets.token_urlsafe(32)}, status_code=201,
                             headers={"Location": f"/v1/things/{thing_id}"})
 
@@ -190,12 +193,17 @@ async def test_an_answer_that_cannot_be_kept_still_reaches_its_client_and_says_s
         first = asyncio.create_task(p.client.post("/v1/things", json={"name": "slow"}, headers=keyed()))
         await eventually(lambda: p.keys())
         pool = p.service.runtime.pool
-        await pool.execute("ALTER TABLE idempotency_keys RENAME TO idempotency_keys_away")
+        # The answer cannot be stored (the unit of work's own mark still can: it sets no status).
+        await pool.execute("""
+            CREATE FUNCTION refuse_answers() RETURNS trigger LANGUAGE plpgsql AS
+              $$ BEGIN RAISE EXCEPTION 'the database went away'; END $$;
+            CREATE TRIGGER refuse_answers BEFORE UPDATE OF status ON idempotency_keys
+              FOR EACH ROW EXECUTE FUNCTION refuse_answers()""")
         try:
             p.gate.set()
             answered = await asyncio.wait_for(first, 10)
         finally:
-            await pool.execute("ALTER TABLE idempotency_keys_away RENAME TO idempotency_keys")
+            await pool.execute("DROP TRIGGER refuse_answers ON idempotency_keys; DROP FUNCTION refuse_answers()")
         assert answered.status_code == 201 and await p.effects() == 1
         [line] = [r.getMessage() for r in caplog.records if r.name == "servicekit.idempotency"]
         assert "could not settle the Idempotency-Key of POST /v1/things" in line and KEY not in line
@@ -224,6 +232,27 @@ async def test_a_server_error_or_a_refusal_that_may_pass_is_not_kept_so_the_retr
             assert replayed.headers["idempotent-replayed"] == "true" and replayed.content == ran_again.content
         assert p.calls == ["crash", "crash", "busy", "busy", "taken", "taken"]
         assert await p.effects() == 3  # the crash's first write rolled back
+
+
+async def test_a_request_that_took_effect_but_answered_503_never_runs_again_with_its_key(
+        fresh_database, fresh_kafka, tmp_path):
+    async with probe(fresh_database, fresh_kafka, tmp_path) as p:
+        lost = await p.client.post("/v1/things", json={"name": "lost"}, headers=keyed())
+        retry = await p.client.post("/v1/things", json={"name": "lost"}, headers=keyed())
+        assert lost.status_code == 503 and retry.status_code == 409, retry.text
+        assert retry.json()["detail"] == TOOK_EFFECT and "retry-after" not in retry.headers
+
+        # Had the database been gone when the 503 was settled, the claim would stand unanswered: the retries are
+        # told to wait while its lease lasts, and after it they learn it took effect; it never runs again.
+        pool = p.service.runtime.pool
+        await pool.execute("UPDATE idempotency_keys SET status = NULL")
+        waiting = await p.client.post("/v1/things", json={"name": "lost"}, headers=keyed())
+        assert waiting.status_code == 409 and waiting.headers["retry-after"] == "1"
+        await pool.execute("UPDATE idempotency_keys SET created_at = created_at - make_interval(secs => $1)",
+                           IN_FLIGHT_LEASE + 1)
+        after_lease = await p.client.post("/v1/things", json={"name": "lost"}, headers=keyed())
+        assert after_lease.status_code == 409 and after_lease.json()["detail"] == TOOK_EFFECT
+        assert p.calls == ["lost"] and await p.effects() == 1
 
 
 async def test_an_answer_about_the_request_itself_is_kept_like_a_success(fresh_database, fresh_kafka, tmp_path):

@@ -8,12 +8,18 @@ import uuid
 from dataclasses import dataclass, field
 
 import asyncpg
+import httpx
 
 from tests.integration.catalogue.catalogue_support import dossier
-from tests.support.apache_kafka import measure
 from tests.support.kafka import read_topic
 
 SUBMITTED = "catalogue.project-submitted.v1"
+
+MEASURED: list[str] = []  # what fault tests and the Apache Kafka tier measured; the root conftest prints it
+
+
+def measure(line: str) -> None:
+    MEASURED.append(line)
 
 
 @dataclass
@@ -36,15 +42,22 @@ class Ledger:
         return max((self.applied[p] - at for p, at in self.acknowledged.items() if p in self.applied), default=0.0)
 
 
-async def submit_steadily(client, ledger: Ledger, *, seconds: float, per_second: float = 10.0) -> None:
-    """POST /v1/projects at a steady rate, as project owners would, for `seconds`."""
+async def submit_steadily(client, ledger: Ledger, *, seconds: float, per_second: float = 10.0,
+                          until: asyncio.Event | None = None) -> None:
+    """POST /v1/projects at a steady rate, as project owners would, for `seconds` (or until `until` is set).
+
+    An answer other than 201, or none at all (the service is down), counts as refused: not acknowledged.
+    """
     started = time.monotonic()
     n = 0
-    while time.monotonic() - started < seconds:
+    while time.monotonic() - started < seconds and not (until and until.is_set()):
         n += 1
         body = dossier(n % 4, name=f"Belastingproject {n} {uuid.uuid4().hex[:6]}")
-        response = await client.post("/v1/projects", json=body)
-        if response.status_code == 201:
+        try:
+            response = await client.post("/v1/projects", json=body)
+        except httpx.TransportError:
+            response = None
+        if response is not None and response.status_code == 201:
             ledger.acknowledged[response.json()["id"]] = time.monotonic()
         else:
             ledger.refused += 1
