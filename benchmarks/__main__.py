@@ -9,6 +9,8 @@ BENCHMARKS = (
     ("embedded start-up", ["benchmarks/embedded_startup.py"]),
     ("outbox and consumer throughput", ["-m", "benchmarks.outbox_throughput"]),
     ("catalogue throughput and latency", ["-m", "benchmarks.catalogue_throughput"]),
+    ("catalogue search (q=) at 1k, 10k, 100k listings", ["-m", "benchmarks.catalogue_search"]),
+    ("portfolio fit at 0, 1k, 10k proven projects", ["-m", "benchmarks.portfolio_fit"]),
     ("webhook latency", ["-m", "benchmarks.notifications_latency"]),
 )
 

@@ -131,6 +131,31 @@ def _dlq(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(list_dead_letters(settings, args.service, selection))
 
 
+def _secrets(args: argparse.Namespace, settings: Settings) -> int:
+    from servicekit.secrets import new_key
+
+    if args.action == "new-key":
+        print(new_key())
+        return 0
+    from notifications.adapters.secrets import NotMigrated, reencrypt_stored_secrets
+    from schuldenlab.state import with_running_platform
+
+    own = with_running_platform(settings.for_service("notifications"))
+    try:
+        done = asyncio.run(reencrypt_stored_secrets(own.require_database_url(), own.secrets_key_ring()))
+    except NotMigrated as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"re-encrypted the webhook secrets of {done.moved} subscriptions with the newest key "
+          f"({done.current} used it already)")
+    if done.undecryptable:
+        print(f"{done.undecryptable} subscriptions have a secret no configured key decrypts: left as they were "
+              "(their deliveries are held); configure the key they were encrypted with and run this again",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="schuldenlab", description="The SchuldenlabNL platform.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -177,6 +202,12 @@ def parser() -> argparse.ArgumentParser:
                             help="only dead letters with this dlq_error_type, e.g. ContractViolation (repeatable)")
         action.set_defaults(func=_dlq)
     replay.add_argument("--dry-run", action="store_true", help="show what would be replayed; send nothing")
+    sec = sub.add_parser("secrets", help="the key of the webhook secrets at rest: new key, re-encrypt after rotation")
+    sec_actions = sec.add_subparsers(dest="action", required=True)
+    sec_actions.add_parser("new-key", help="print a fresh key for SCHULDENLAB_SECRETS_KEY")
+    sec_actions.add_parser("reencrypt", help="re-encrypt every stored webhook secret with the newest key of "
+                           "SCHULDENLAB_SECRETS_KEY (idempotent)")
+    sec.set_defaults(func=_secrets)
     return p
 
 

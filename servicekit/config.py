@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from servicekit.secrets import KeyRing, new_key
+
 SERVICE_PORTS: dict[str, int] = {"catalogue": 8001, "assessment": 8002, "partnering": 8003, "notifications": 8004}
 
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
@@ -175,6 +177,13 @@ def _long_enough(key: str, source: str) -> str:
     return key
 
 
+def _key_ring(text: str, source: str) -> KeyRing:
+    try:
+        return KeyRing.parse(text)
+    except ValueError as exc:  # the message never holds the key
+        raise ConfigError(f"{source}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a service process or the CLI needs to know; see the README's configuration table."""
@@ -187,6 +196,7 @@ class Settings:
     kafka_session_timeout_ms: int = 10_000
     kafka_fetch_max_wait_ms: int = 500
     jwt_secret: str | None = field(default=None, repr=False)
+    secrets_key: str | None = field(default=None, repr=False)  # key ring for secrets at rest, newest key first
     token_max_ttl: int = DEFAULT_TOKEN_MAX_TTL
     bind_host: str = "127.0.0.1"
     ports: Mapping[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
@@ -217,6 +227,7 @@ class Settings:
             kafka_session_timeout_ms=int(_number(env, "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS", 10_000, int)),
             kafka_fetch_max_wait_ms=int(_number(env, "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS", 500, int)),
             jwt_secret=env.get("SCHULDENLAB_JWT_SECRET") or None,
+            secrets_key=env.get("SCHULDENLAB_SECRETS_KEY") or None,
             token_max_ttl=_token_max_ttl(env),
             bind_host=env.get("SCHULDENLAB_BIND_HOST") or "127.0.0.1",
             ports=ports,
@@ -281,6 +292,31 @@ class Settings:
         with os.fdopen(fd, "w") as handle:
             handle.write(key + "\n")
         return key
+
+    def secrets_key_ring(self, *, create: bool = False) -> KeyRing:
+        """The key ring for secrets kept at rest: SCHULDENLAB_SECRETS_KEY, else the key kept in the state directory.
+
+        Like signing_key: the one place every user (the notifications service, `schuldenlab secrets`) gets it,
+        so a malformed key is one line naming where it came from, never the key itself.
+        """
+        if self.secrets_key:
+            return _key_ring(self.secrets_key, "SCHULDENLAB_SECRETS_KEY")
+        path = self.home / "secrets.key"
+        try:
+            if path.exists():
+                return _key_ring(path.read_text(), f"{path} (the key used while SCHULDENLAB_SECRETS_KEY is unset)")
+            if not create:
+                raise ConfigError(f"SCHULDENLAB_SECRETS_KEY is not set and {path} does not exist")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            key = new_key()
+            # Created with 0600 from the start so the key is never readable by others, not even briefly.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key + "\n")
+        except OSError as exc:
+            raise ConfigError(f"SCHULDENLAB_SECRETS_KEY is not set and {path} cannot be used "
+                              f"({exc.strerror or exc}): set SCHULDENLAB_SECRETS_KEY or SCHULDENLAB_HOME") from None
+        return KeyRing([key])
 
     def setting(self, name: str, default: str | None = None) -> str | None:
         """A service-specific variable (e.g. SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS), read through the one loader."""

@@ -16,6 +16,8 @@ pytestmark = pytest.mark.e2e
     (["-m", "benchmarks.catalogue_throughput", "--submissions", "5", "--listed", "20", "--rounds", "2"],
      "GET /v1/catalogue"),
     (["-m", "benchmarks.notifications_latency", "--rounds", "3"], "median"),
+    (["-m", "benchmarks.catalogue_search", "--sizes", "30,200", "--requests", "3"], "ratio"),
+    (["-m", "benchmarks.portfolio_fit", "--sizes", "0,20", "--events", "3", "--rounds", "1"], "ratio to empty"),
 ])
 def test_the_benchmark_runs_and_prints_its_numbers(args, prints):
     done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)

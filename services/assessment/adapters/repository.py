@@ -1,4 +1,4 @@
-"""Assessments, reviews and the portfolio in the `assessment` schema."""
+"""Assessments, reviews and withdrawals in the `assessment` schema (the portfolio: `portfolio.py`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import asyncpg
 
 from assessment.adapters import codec
 from assessment.domain.model import Assessment, AssessmentStatus, Review, Seat
-from assessment.domain.portfolio import PortfolioProject
 from assessment.domain.withdrawal import Withdrawal
 
 
@@ -97,31 +96,6 @@ class PostgresAssessmentRepository:
             "SELECT * FROM assessments WHERE $1::text IS NULL OR status = $1 ORDER BY opened_at, id",
             status.value if status else None)
         return await self._load(list(rows))
-
-
-class PostgresPortfolioRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-
-    async def all(self) -> list[PortfolioProject]:
-        rows = await self._conn.fetch("SELECT * FROM portfolio ORDER BY name")
-        return [PortfolioProject(project_id=r["project_id"], name=r["name"], phases=tuple(r["phases"]),
-                                 summary=r["summary"], problem=r["problem"], target_group=r["target_group"],
-                                 themes=tuple(r["themes"]), proven_at=r["proven_at"]) for r in rows]
-
-    async def put(self, p: PortfolioProject) -> None:
-        await self._conn.execute(
-            """INSERT INTO portfolio (project_id, name, phases, summary, problem, target_group, themes, proven_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-               ON CONFLICT (project_id) DO UPDATE
-               SET name = EXCLUDED.name, phases = EXCLUDED.phases, summary = EXCLUDED.summary,
-                   problem = EXCLUDED.problem, target_group = EXCLUDED.target_group, themes = EXCLUDED.themes,
-                   proven_at = COALESCE(EXCLUDED.proven_at, portfolio.proven_at)""",
-            p.project_id, p.name, list(p.phases), p.summary, p.problem, p.target_group, list(p.themes), p.proven_at,
-        )
-
-    async def remove(self, project_id: uuid.UUID) -> bool:
-        return await self._conn.execute("DELETE FROM portfolio WHERE project_id = $1", project_id) == "DELETE 1"
 
 
 class PostgresWithdrawalRepository:

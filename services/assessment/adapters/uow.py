@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from assessment.adapters.repository import (
-    PostgresAssessmentRepository,
-    PostgresPortfolioRepository,
-    PostgresWithdrawalRepository,
-)
+from assessment.adapters.portfolio import PostgresPortfolioRepository
+from assessment.adapters.repository import PostgresAssessmentRepository, PostgresWithdrawalRepository
 from servicekit.uow import UnitOfWork
 
 

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 from assessment.domain.dossier import PHASES, Dossier
 
@@ -16,6 +17,12 @@ from assessment.domain.dossier import PHASES, Dossier
 PHASE_THRESHOLD = 0.5
 CONTENT_THRESHOLD = 0.2
 _MIN_WORD = 4  # shorter words are mostly function words in Dutch and English alike
+
+# A lower bound of the content overlap of any project that is more of the same. The overlap is rounded to
+# three decimals before it meets CONTENT_THRESHOLD, so 0.1995 still passes; 0.199 leaves room for the
+# float error of that rounding. Whoever looks for candidates (the portfolio's word index) may drop a
+# project below it without changing any fit.
+CONTENT_FLOOR = Fraction(199, 1000)
 
 # Words that say nothing about what a project is: function words and the vocabulary every debt project shares.
 _STOPWORDS = frozenset([
@@ -116,9 +123,23 @@ class Portfolio:
     def fit(self, candidate: PortfolioProject) -> PortfolioFit:
         # A project is never "more of the same" as itself (e.g. re-assessed after being proven).
         others = [p for p in self.projects.values() if p.project_id != candidate.project_id]
-        covered = {phase for p in others for phase in p.phases}
-        similar = sorted((s for s in (compare(candidate, p) for p in others) if s.is_more_of_the_same),
-                         key=lambda s: (-s.content_overlap, -s.phase_overlap, s.name))
-        return PortfolioFit(phases=tuple(p for p in PHASES if p in candidate.phases),
-                            gap_phases=tuple(p for p in PHASES if p in candidate.phases and p not in covered),
-                            similar=tuple(similar))
+        return fit_against(candidate, {phase for p in others for phase in p.phases}, others)
+
+
+def fit_against(candidate: PortfolioProject, covered_phases: Iterable[str],
+                proven: Iterable[PortfolioProject]) -> PortfolioFit:
+    """The fit of `candidate` given what the portfolio holds, without holding all of it.
+
+    `covered_phases`: the phases some other proven project covers (at least those of the candidate).
+    `proven`: other proven projects, any subset that includes every one that is more of the same, such as
+    those sharing a phase and an overlap of words of at least CONTENT_FLOOR. The fit equals
+    `Portfolio(all proven).fit(candidate)`; the order of `proven` does not matter.
+    """
+    covered = set(covered_phases)
+    others = (p for p in proven if p.project_id != candidate.project_id)
+    # The project id breaks ties of equal scores and names, so the order never depends on how rows came.
+    similar = sorted((s for s in (compare(candidate, p) for p in others) if s.is_more_of_the_same),
+                     key=lambda s: (-s.content_overlap, -s.phase_overlap, s.name, str(s.project_id)))
+    return PortfolioFit(phases=tuple(p for p in PHASES if p in candidate.phases),
+                        gap_phases=tuple(p for p in PHASES if p in candidate.phases and p not in covered),
+                        similar=tuple(similar))

@@ -17,7 +17,7 @@ from assessment.domain.model import (
     Seat,
     Verdict,
 )
-from assessment.domain.portfolio import Portfolio, PortfolioProject
+from assessment.domain.portfolio import Portfolio, PortfolioFit, PortfolioProject, fit_against
 from assessment.domain.prescreen import prescreen
 from assessment.domain.withdrawal import Withdrawal
 from assessment.service_layer.ports import AssessmentUnitOfWork
@@ -61,6 +61,14 @@ async def _portfolio(uow: AssessmentUnitOfWork) -> Portfolio:
     return Portfolio(await uow.portfolio.all())
 
 
+async def _fit(dossier: Dossier, uow: AssessmentUnitOfWork) -> PortfolioFit:
+    # Only the covered phases and the projects that may resemble it: the fit of a submission costs the
+    # same whether ten or ten thousand projects are proven (issue 13), and equals Portfolio.fit.
+    candidate = PortfolioProject.from_dossier(dossier)
+    return fit_against(candidate, await uow.portfolio.covered_phases(candidate),
+                       await uow.portfolio.resembling(candidate))
+
+
 async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Assessment:
     """Every submitted revision gets exactly one round; a resubmission opens a new one linked to the earlier."""
     dossier = cmd.dossier
@@ -69,7 +77,7 @@ async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Ass
     for existing in rounds:
         if existing.revision == dossier.revision:
             return existing  # the same submission re-published under a new ce_id
-    fit = (await _portfolio(uow)).fit(PortfolioProject.from_dossier(dossier))
+    fit = await _fit(dossier, uow)
     earlier = tuple(r.id for r in rounds if r.revision < dossier.revision)
     # The tombstone may have come first (another topic): a revision submitted before it opens withdrawn.
     withdrawal = await uow.withdrawals.get(dossier.project_id)
@@ -120,7 +128,7 @@ def project_assessed(assessment: Assessment) -> contract.ProjectAssessed:
 async def decide_assessment(cmd: DecideAssessment, uow: AssessmentUnitOfWork) -> Assessment:
     """The board's decision: final for its round, published as ProjectAssessed in the same transaction."""
     assessment = await _get(cmd.assessment_id, uow, lock=True)
-    fit = (await _portfolio(uow)).fit(PortfolioProject.from_dossier(assessment.dossier))
+    fit = await _fit(assessment.dossier, uow)
     decision = assessment.decide(cmd.verdict, cmd.rationale, cmd.override_reason, cmd.decided_by, fit, _now())
     await uow.assessments.save(assessment)
     if decision.verdict is Verdict.PROVEN:
@@ -158,11 +166,9 @@ async def withdraw_project(cmd: WithdrawProject, uow: AssessmentUnitOfWork) -> l
 
 async def _with_current_fit(assessments: list[Assessment], uow: AssessmentUnitOfWork) -> list[Assessment]:
     # Reviewers of an open round see the portfolio as it is now, not as it was when the round opened.
-    if any(a.status is AssessmentStatus.OPEN for a in assessments):
-        portfolio = await _portfolio(uow)
-        for a in assessments:
-            if a.status is AssessmentStatus.OPEN:
-                a.fit = portfolio.fit(PortfolioProject.from_dossier(a.dossier))
+    for a in assessments:
+        if a.status is AssessmentStatus.OPEN:
+            a.fit = await _fit(a.dossier, uow)
     return assessments
 
 

@@ -24,6 +24,17 @@ class AssessmentRepository(Protocol):
 
 class PortfolioRepository(Protocol):
     async def all(self) -> list[PortfolioProject]: ...
+
+    async def covered_phases(self, candidate: PortfolioProject) -> set[str]:
+        """Those of the candidate's phases that some other proven project covers."""
+
+    async def resembling(self, candidate: PortfolioProject) -> list[PortfolioProject]:
+        """Other proven projects, at least every one that is more of the same as the candidate.
+
+        Those sharing a phase and an overlap of words of at least CONTENT_FLOOR with it are enough; an
+        adapter should not return many more, as this is what keeps a fit from growing with the portfolio.
+        """
+
     async def put(self, project: PortfolioProject) -> None: ...
     async def remove(self, project_id: uuid.UUID) -> bool: ...
 

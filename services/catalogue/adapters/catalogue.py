@@ -21,6 +21,40 @@ _SEARCH_VECTOR = """
     || setweight(to_tsvector('dutch', dutch_search_text($8)), 'C')"""
 
 
+# A search page (`q`) in one statement that holds for rare and common terms alike (issue 13). Ordering by
+# listed_seq and stopping at the page is cheap when many listings match, ruinous when few do: the walk then
+# reads the whole catalogue, and the planner cannot know beforehand (its estimate of a term's frequency
+# comes from a sample). So the statement tries both, each bounded:
+# - head: the next {window} listings in catalogue order; if they hold a whole page of matches, that is the
+#   page (a common term: found within a few dozen rows);
+# - matches: otherwise (a rare term) the GIN index on `search` finds every match, and only those are
+#   ordered. MATERIALIZED and without ORDER BY or a range inside, so the planner cannot turn it into a
+#   filtered walk of the listed_seq index; the cursor applies to the few matches outside.
+# Which branch runs is decided by the executor (the one-time filters on the head's count), not by
+# estimates. Either way the page is the first `limit` matches after the cursor in listed_seq order, the
+# same rows the plain ORDER BY ... LIMIT gives. The window grows with the page size, so that a term dense
+# enough to fill the page within it is not sent to the index.
+_SEARCH_WINDOW_PER_ITEM = 50
+_SEARCH_PAGE = """
+    WITH head AS (
+        SELECT listed_seq FROM (
+            SELECT * FROM catalogue_listings WHERE listed AND {cursor} ORDER BY listed_seq LIMIT {window}
+        ) AS window_rows
+        WHERE {matching}
+        ORDER BY listed_seq LIMIT {limit}
+    ), matches AS MATERIALIZED (
+        SELECT listed_seq FROM catalogue_listings WHERE {matching}
+    ), page AS (
+        SELECT listed_seq FROM head WHERE (SELECT count(*) FROM head) = {limit}
+        UNION ALL
+        (SELECT listed_seq FROM matches WHERE (SELECT count(*) FROM head) < {limit} AND {cursor}
+         ORDER BY listed_seq LIMIT {limit})
+    )
+    SELECT listing.listed_seq, listing.record
+    FROM page JOIN catalogue_listings AS listing USING (listed_seq)
+    ORDER BY listing.listed_seq"""
+
+
 def key(value: str) -> str:
     """How themes and municipalities are compared: case and surrounding space do not matter."""
     return value.strip().casefold()
@@ -70,15 +104,15 @@ class PostgresCatalogueRepository:
             conditions.append(f"theme_keys @> ARRAY[{bind(key(query.theme))}::text]")
         if query.municipality:
             conditions.append(f"municipality_keys @> ARRAY[{bind(key(query.municipality))}::text]")
+        cursor = f"listed_seq > {bind(query.after)}::bigint" if query.after is not None else "true"
         if query.text:
             conditions.append(f"search @@ websearch_to_tsquery('dutch', dutch_search_text({bind(query.text)}))")
-        if query.after is not None:
-            conditions.append(f"listed_seq > {bind(query.after)}::bigint")
-        where = f"WHERE {' AND '.join(conditions)}"
-        rows = await self._conn.fetch(
-            f"SELECT listed_seq, record FROM catalogue_listings {where} ORDER BY listed_seq LIMIT {bind(query.limit)}",
-            *args,
-        )
+            sql = _SEARCH_PAGE.format(matching=" AND ".join(conditions), cursor=cursor, limit=bind(query.limit),
+                                      window=bind(_SEARCH_WINDOW_PER_ITEM * query.limit))
+        else:
+            sql = (f"SELECT listed_seq, record FROM catalogue_listings WHERE {' AND '.join([*conditions, cursor])}"
+                   f" ORDER BY listed_seq LIMIT {bind(query.limit)}")
+        rows = await self._conn.fetch(sql, *args)
         return [Listing(row["listed_seq"], row["record"]) for row in rows]
 
     async def changes(self, after: int, limit: int) -> list[Change]:

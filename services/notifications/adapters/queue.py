@@ -10,22 +10,29 @@ import asyncpg
 
 from notifications.adapters import metrics
 from notifications.adapters.repository import WAKE_CHANNEL
+from notifications.adapters.secrets import SecretKeys
 from notifications.domain.model import Attempt, ReceivedEvent, signing_secrets
 from notifications.domain.retry import Decision, Verdict
 from notifications.service_layer.ports import ClaimedDelivery
 from servicekit import db
+from servicekit.secrets import UndecryptableSecret
 
 log = logging.getLogger(__name__)
 
 
 class PostgresDeliveryQueue:
-    def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, lease_seconds: float, keys: SecretKeys) -> None:
         self._pool = pool
         self._lease_seconds = lease_seconds
+        self._keys = keys
+        # Subscriptions whose secret no configured key decrypts: their deliveries are held (left pending, not
+        # claimed again) until the service restarts with a key that does. Each is logged once, when found.
+        self._held: set[uuid.UUID] = set()
 
     async def claim(self, limit: int, exclude_hosts: list[str]) -> list[ClaimedDelivery]:
         """Lease up to `limit` due deliveries of active subscriptions, skipping rows other workers hold."""
         token = uuid.uuid4()
+        now = datetime.now(UTC)
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """WITH due AS (
@@ -33,6 +40,7 @@ class PostgresDeliveryQueue:
                        WHERE d.status = 'pending' AND d.next_attempt_at <= clock_timestamp()
                          AND (d.locked_until IS NULL OR d.locked_until < clock_timestamp())
                          AND s.status = 'active' AND NOT (s.target_host = ANY($2::text[]))
+                         AND NOT (s.id = ANY($5::uuid[]))
                        ORDER BY d.next_attempt_at LIMIT $1
                        FOR UPDATE OF d SKIP LOCKED)
                    UPDATE deliveries d
@@ -43,16 +51,39 @@ class PostgresDeliveryQueue:
                      FROM due, subscriptions s, received_events e
                     WHERE d.id = due.id AND s.id = d.subscription_id AND e.event_id = d.event_id
                    RETURNING d.id, d.subscription_id, d.attempts, d.round_attempts, s.url, s.target_host,
-                             s.secret, s.previous_secret, s.previous_secret_expires_at, s.failing_since,
+                             s.secret_encrypted, s.secret, s.previous_secret_encrypted, s.previous_secret,
+                             s.previous_secret_expires_at, s.failing_since,
                              e.event_id, e.ce_type, e.subject, e.source, e.time, e.data""",
-                limit, exclude_hosts, self._lease_seconds, token,
+                limit, exclude_hosts, self._lease_seconds, token, list(self._held),
             )
-        now = datetime.now(UTC)
-        return [self._claimed(r, token, now) for r in rows]
+            claims, held = [], []
+            for r in rows:
+                try:
+                    claims.append(self._claimed(r, token, now))
+                except UndecryptableSecret:
+                    held.append(r["id"])
+                    self._hold(r["subscription_id"])
+            if held:
+                # Undone in the claim's own transaction: never sent (not unsigned either), not counted.
+                await conn.execute(
+                    """UPDATE deliveries SET locked_until = NULL, claim_token = NULL,
+                              attempts = attempts - 1, round_attempts = round_attempts - 1
+                        WHERE id = ANY($1::uuid[])""", held)
+        return claims
 
-    @staticmethod
-    def _claimed(r: asyncpg.Record, token: uuid.UUID, now: datetime) -> ClaimedDelivery:
-        secrets = signing_secrets(r["secret"], r["previous_secret"], r["previous_secret_expires_at"], now)
+    def _hold(self, subscription_id: uuid.UUID) -> None:
+        if subscription_id not in self._held:
+            self._held.add(subscription_id)
+            log.error("notifications: no key of SCHULDENLAB_SECRETS_KEY decrypts the webhook secret of subscription "
+                      "%s; its deliveries are held (not sent) until the service runs with the key it was "
+                      "encrypted with", subscription_id)
+
+    def _claimed(self, r: asyncpg.Record, token: uuid.UUID, now: datetime) -> ClaimedDelivery:
+        secret = self._keys.reveal(r["secret_encrypted"], r["secret"])
+        previous = None
+        if r["previous_secret_expires_at"] and r["previous_secret_expires_at"] > now:
+            previous = self._keys.reveal(r["previous_secret_encrypted"], r["previous_secret"])
+        secrets = signing_secrets(secret, previous, r["previous_secret_expires_at"], now)
         event = ReceivedEvent(event_id=str(r["event_id"]), ce_type=r["ce_type"], subject=r["subject"],
                               source=r["source"], time=r["time"], data=r["data"])
         return ClaimedDelivery(

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from notifications.adapters.secrets import SecretKeys
 from notifications.domain.model import (
     Attempt,
     Delivery,
@@ -37,27 +38,30 @@ class PostgresEventLog:
                               source=r["source"], time=r["time"], data=r["data"]) for r in rows]
 
 
-def subscription_from(r: asyncpg.Record) -> Subscription:
+def subscription_from(r: asyncpg.Record, secret: str | None = None) -> Subscription:
+    # Stored secrets are not decrypted here: only the delivery queue needs them, to sign. `secret` is the one
+    # just made (by a rotation), which its caller shows the integrator once.
     return Subscription(
         id=r["id"], owner=r["owner"], url=r["url"], target_host=r["target_host"],
         event_types=tuple(r["event_types"]), filter=EventFilter(**r["filter"]), description=r["description"],
-        secret=r["secret"], created_at=r["created_at"], status=SubscriptionStatus(r["status"]),
-        previous_secret=r["previous_secret"], previous_secret_expires_at=r["previous_secret_expires_at"],
+        secret=secret, created_at=r["created_at"], status=SubscriptionStatus(r["status"]),
+        previous_secret=None, previous_secret_expires_at=r["previous_secret_expires_at"],
         disabled_reason=r["disabled_reason"], disabled_at=r["disabled_at"], failing_since=r["failing_since"],
     )
 
 
 class PostgresSubscriptions:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, keys: SecretKeys) -> None:
         self._conn = conn
+        self._keys = keys
 
     async def add(self, s: Subscription) -> None:
         await self._conn.execute(
-            """INSERT INTO subscriptions (id, owner, url, target_host, event_types, filter, description, secret,
-                                          created_at)
+            """INSERT INTO subscriptions (id, owner, url, target_host, event_types, filter, description,
+                                          secret_encrypted, created_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
             s.id, s.owner, s.url, s.target_host, list(s.event_types), s.filter.as_dict(), s.description,
-            s.secret, s.created_at,
+            self._keys.encrypt(s.secret), s.created_at,
         )
 
     async def get(self, subscription_id: uuid.UUID) -> Subscription | None:
@@ -82,13 +86,15 @@ class PostgresSubscriptions:
     async def rotate_secret(self, subscription_id: uuid.UUID, new_secret: str,
                             previous_expires_at: datetime) -> Subscription | None:
         # One statement: the right-hand sides read the row as locked by this UPDATE, so a concurrent
-        # rotation waits and then demotes *this* secret, instead of both demoting the same old one.
+        # rotation waits and then demotes *this* secret, instead of both demoting the same old one. Each secret
+        # moves as it is stored: encrypted, or still plain text where an earlier version left it so.
         row = await self._conn.fetchrow(
-            """UPDATE subscriptions SET previous_secret = secret, secret = $2, previous_secret_expires_at = $3
+            """UPDATE subscriptions SET previous_secret_encrypted = secret_encrypted, previous_secret = secret,
+                                        secret_encrypted = $2, secret = NULL, previous_secret_expires_at = $3
                WHERE id = $1 RETURNING *""",
-            subscription_id, new_secret, previous_expires_at,
+            subscription_id, self._keys.encrypt(new_secret), previous_expires_at,
         )
-        return subscription_from(row) if row else None
+        return subscription_from(row, new_secret) if row else None
 
 
 def delivery_from(r: asyncpg.Record, history: tuple[Attempt, ...] = ()) -> Delivery:

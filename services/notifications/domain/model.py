@@ -92,7 +92,9 @@ class Subscription:
     event_types: tuple[str, ...]
     filter: EventFilter
     description: str | None
-    secret: str = field(repr=False)
+    # The plain secret is known only where it was just made (creation, rotation) and shown once; it is stored
+    # encrypted and read back only to sign, so a subscription loaded from storage carries None here.
+    secret: str | None = field(repr=False)
     created_at: datetime
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE
     previous_secret: str | None = field(default=None, repr=False)

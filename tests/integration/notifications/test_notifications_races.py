@@ -8,6 +8,7 @@ import pytest
 
 from notifications.adapters import metrics
 from notifications.adapters.queue import PostgresDeliveryQueue
+from notifications.adapters.secrets import SecretKeys
 from tests.integration.notifications.notifications_support import (
     deliveries,
     project_submitted,
@@ -32,10 +33,11 @@ async def test_concurrent_rotations_each_return_a_secret_that_signs(fresh_databa
             assert [a.status_code for a in answers] == [200, 200]
             returned = {a.json()["secret"] for a in answers}
             row = await service.runtime.pool.fetchrow(
-                "SELECT secret, previous_secret FROM notifications.subscriptions WHERE id = $1::uuid",
-                subscription["id"])
+                """SELECT secret_encrypted, previous_secret_encrypted FROM notifications.subscriptions
+                   WHERE id = $1::uuid""", subscription["id"])
             # Two rotations in a row: the newest secret and the one returned just before it both sign.
-            assert returned == {row["secret"], row["previous_secret"]}
+            ring = settings.secrets_key_ring()
+            assert returned == {ring.decrypt(row["secret_encrypted"]), ring.decrypt(row["previous_secret_encrypted"])}
 
 
 async def test_a_redeliver_asked_during_a_running_attempt_gives_another_attempt(fresh_database, fresh_kafka,
@@ -94,5 +96,5 @@ async def test_an_attempt_finishing_after_its_subscription_was_disabled_leaves_n
         await service.runtime.pool.execute(
             "UPDATE notifications.deliveries SET status = 'pending' WHERE subscription_id = $1::uuid",
             subscription["id"])
-        await PostgresDeliveryQueue(service.runtime.pool, lease_seconds=10).refresh_gauges()
+        await PostgresDeliveryQueue(service.runtime.pool, lease_seconds=10, keys=SecretKeys()).refresh_gauges()
         assert metrics.PENDING_BACKLOG._value.get() == 0

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from notifications.adapters.queue import PostgresDeliveryQueue
+from notifications.adapters.secrets import SecretKeys
 from notifications.adapters.sender import HttpWebhookSender
 from notifications.domain.retry import RetryPolicy
 from notifications.domain.signing import new_secret
@@ -19,6 +20,7 @@ from notifications.service_layer.delivery import attempt_delivery
 from notifications.service_layer.ports import SendResult
 from schuldenlab.services import load_definition
 from servicekit import db
+from servicekit.secrets import KeyRing, new_key
 from servicekit.service import apply_migrations
 from tests.integration.notifications.notifications_support import (
     SUBMITTED,
@@ -149,7 +151,7 @@ class _Answering:
 async def test_an_attempt_cut_short_by_a_crash_is_counted(fresh_database):
     pool = await _claimable_delivery(fresh_database)
     try:
-        queue = PostgresDeliveryQueue(pool, lease_seconds=0.2)
+        queue = PostgresDeliveryQueue(pool, lease_seconds=0.2, keys=SecretKeys(KeyRing([new_key()])))
         [first] = await queue.claim(10, [])
         assert first.attempts == 1
         # The worker dies here, its request perhaps already out; the next claim comes after the lease.
@@ -169,7 +171,7 @@ async def test_an_attempt_cut_short_by_a_crash_is_counted(fresh_database):
 async def test_a_claim_handed_back_unsent_is_not_counted_but_an_interrupted_one_is(fresh_database):
     pool = await _claimable_delivery(fresh_database)
     try:
-        queue = PostgresDeliveryQueue(pool, lease_seconds=30)
+        queue = PostgresDeliveryQueue(pool, lease_seconds=30, keys=SecretKeys(KeyRing([new_key()])))
         await queue.release(await queue.claim(10, []), attempted=False)
         assert await pool.fetchval("SELECT attempts FROM deliveries") == 0
         await queue.release(await queue.claim(10, []), attempted=True)

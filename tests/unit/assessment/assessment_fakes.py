@@ -88,6 +88,13 @@ class FakePortfolioRepository:
     async def all(self) -> list[PortfolioProject]:
         return list(self.projects.values())
 
+    async def covered_phases(self, candidate: PortfolioProject) -> set[str]:
+        return {phase for p in self.projects.values() if p.project_id != candidate.project_id
+                for phase in p.phases if phase in candidate.phases}
+
+    async def resembling(self, candidate: PortfolioProject) -> list[PortfolioProject]:
+        return list(self.projects.values())  # all of them: a superset is what the port allows
+
     async def put(self, project: PortfolioProject) -> None:
         self.projects[project.project_id] = project
 

@@ -1,0 +1,115 @@
+"""The portfolio's word and phase index on real PostgreSQL gives the same fit as scoring the whole portfolio."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+import pytest
+
+from assessment.adapters.portfolio import PostgresPortfolioRepository
+from assessment.domain.dossier import PHASES
+from assessment.domain.portfolio import Portfolio, PortfolioProject, fit_against
+from schuldenlab.services import load_definition
+from servicekit import db
+from servicekit.service import apply_migrations
+
+pytestmark = pytest.mark.integration
+
+# A small vocabulary, so that generated projects often share words and phases: many fits name similar
+# projects, many come near the thresholds. Accents and capitals go through the tokeniser like real text.
+VOCABULARY = ("jongeren", "schuldeisers", "vroegsignalering", "budgetcoaching", "energiearmoede", "huurachterstand",
+              "Financiële", "gemeente", "inkomen", "werkgevers", "saneringskrediet", "buurtteam", "wijkcoach",
+              "betalingsregeling", "bewindvoering", "zorgverzekeraar", "woningcorporatie", "studenten",
+              "ondernemers", "statushouders", "preventie", "nazorg", "stabilisatie", "uitkering", "toeslagen")
+FILLER = ("met", "voor", "de", "het", "schulden", "mensen", "project", "12", "een")  # stop words, digits, short
+
+
+def _text(rng: random.Random, words: int) -> str:
+    return " ".join(rng.choice(VOCABULARY if rng.random() < 0.7 else FILLER) for _ in range(words))
+
+
+def _project(rng: random.Random) -> PortfolioProject:
+    return PortfolioProject(
+        project_id=uuid.uuid4(), name=f"{_text(rng, 2)} {rng.randrange(100)}",
+        phases=tuple(rng.sample(PHASES, rng.randint(1, 4))), summary=_text(rng, rng.randint(0, 8)),
+        problem=_text(rng, rng.randint(0, 6)), target_group=_text(rng, rng.randint(0, 3)),
+        themes=tuple(_text(rng, 1) for _ in range(rng.randint(0, 2))))
+
+
+@asynccontextmanager
+async def _portfolio_repository(dsn: str):
+    await apply_migrations(dsn, load_definition("assessment"))
+    conn = await db.connect(dsn, "assessment")
+    try:
+        async with conn.transaction():
+            yield conn, PostgresPortfolioRepository(conn)
+    finally:
+        await conn.close()
+
+
+async def _indexed_fit(conn, candidate: PortfolioProject):
+    repository = PostgresPortfolioRepository(conn)  # a new unit of work's repository
+    return fit_against(candidate, await repository.covered_phases(candidate), await repository.resembling(candidate))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_the_indexed_fit_equals_the_fit_over_the_whole_portfolio(fresh_database, seed):
+    rng = random.Random(seed)
+    proven = [_project(rng) for _ in range(150)]
+    candidates = [_project(rng) for _ in range(60)]
+    # Re-assessing a proven project, and a copy of one under another id: both are in the index already.
+    candidates += [proven[0], replace(proven[1], project_id=uuid.uuid4()), replace(proven[2], summary="", name="x",
+                                                                                  problem="", target_group="",
+                                                                                  themes=())]
+    async with _portfolio_repository(fresh_database) as (conn, repository):
+        for project in proven:
+            await repository.put(project)
+        whole = Portfolio(await repository.all())
+        fetched, similar_found = [], 0
+        for candidate in candidates:
+            expected = whole.fit(candidate)
+            assert await _indexed_fit(conn, candidate) == expected, candidate
+            fetched.append(len(await repository.resembling(candidate)))
+            similar_found += len(expected.similar)
+    # Not vacuous: fits name similar projects, and the index reads far fewer projects than the portfolio.
+    assert similar_found >= len(candidates)
+    assert sum(fetched) / len(fetched) < len(proven) / 3
+
+
+async def test_the_index_follows_a_project_whose_content_changes_or_that_leaves(fresh_database):
+    rng = random.Random(7)
+    proven = [_project(rng) for _ in range(40)]
+    candidates = [_project(rng) for _ in range(30)]
+    async with _portfolio_repository(fresh_database) as (conn, repository):
+        for project in proven:
+            await repository.put(project)
+        # A feed record with new content for the same project, and projects leaving the portfolio.
+        for i in range(0, 40, 3):
+            proven[i] = replace(_project(rng), project_id=proven[i].project_id)
+            await repository.put(proven[i])
+        for gone in proven[1:40:4]:
+            assert await repository.remove(gone.project_id)
+        remaining = {p.project_id for p in proven} - {p.project_id for p in proven[1:40:4]}
+        assert await conn.fetchval("SELECT count(DISTINCT project_id) FROM portfolio_phases") == len(remaining)
+        whole = Portfolio(await repository.all())
+        for candidate in candidates:
+            assert await _indexed_fit(conn, candidate) == whole.fit(candidate)
+
+
+async def test_projects_stored_before_the_index_are_indexed_before_the_first_fit(fresh_database):
+    rng = random.Random(11)
+    proven = [_project(rng) for _ in range(40)]
+    async with _portfolio_repository(fresh_database) as (conn, repository):
+        for project in proven:
+            await repository.put(project)
+        # As rows written before migration 0004 (or by an older replica) look: no postings, no word count.
+        await conn.execute("DELETE FROM portfolio_words")
+        await conn.execute("DELETE FROM portfolio_phases")
+        await conn.execute("UPDATE portfolio SET word_count = NULL")
+        whole = Portfolio(proven)
+        for candidate in [_project(rng) for _ in range(20)]:
+            assert await _indexed_fit(conn, candidate) == whole.fit(candidate)
+        assert await conn.fetchval("SELECT count(*) FROM portfolio WHERE word_count IS NULL") == 0
