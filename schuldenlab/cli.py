@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     # signing key, a taken port are each one line naming the setting (main prints it), not a traceback.
     own = settings.for_service(args.service)
     asyncio.run(check_connection(own))
-    asyncio.run(check_database(own))
+    asyncio.run(check_database(own, refuse_superuser=True))
     signing_key(settings)
     listener = listening_socket(settings, args.service)
     app = create_app(load_definition(args.service), settings)
@@ -43,15 +43,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from schuldenlab.infrastructure import check_configured_databases, embedded_database, service_database_urls
-    from schuldenlab.migrations import migrate_all
+    from schuldenlab.infrastructure import check_configured_databases, embedded_database
+    from schuldenlab.migrations import migrate_services
 
     services = (args.service,) if args.service else SERVICES
     asyncio.run(check_configured_databases(settings, services))
-    applied: list[str] = []
     with embedded_database(settings) as (database_url, _):
-        for name, url in service_database_urls(settings, database_url, services).items():
-            applied += asyncio.run(migrate_all(url, (name,)))
+        applied = asyncio.run(migrate_services(settings, database_url, services, generate_roles=False))
     print("\n".join(applied) if applied else "nothing to migrate: every schema is up to date")
     return 0
 

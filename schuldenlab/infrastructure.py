@@ -57,14 +57,15 @@ def service_topics(service: str) -> list[TopicSpec]:
             TopicSpec(retry_topic(service), partitions=1, configs=limit)]
 
 
-def service_database_urls(settings: Settings, platform_url: str,
-                          services: tuple[str, ...] = SERVICES) -> dict[str, str]:
-    """Each service's database: its own SCHULDENLAB_<SERVICE>_DATABASE_URL, else the platform's."""
-    return {name: settings.for_service(name).database_url or platform_url for name in services}
-
-
 async def check_configured_databases(settings: Settings, services: tuple[str, ...] = SERVICES) -> None:
-    """Each configured database URL the services would use answers (one line naming its variable if not)."""
+    """The configured database URLs answer (one line naming its variable if not), before anything starts.
+
+    With an administrative SCHULDENLAB_DATABASE_URL that one: the services' own roles may not exist yet, it
+    creates them (schuldenlab/roles.py), and each is checked when it has been. Without one, each service's own.
+    """
+    if settings.database_url and "SCHULDENLAB_DATABASE_URL" in settings.extra:
+        await check_database(settings)
+        return
     checked: set[tuple[str, str]] = set()
     for name in services:
         own = settings.for_service(name)

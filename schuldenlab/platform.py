@@ -19,10 +19,10 @@ from schuldenlab.infrastructure import (
     embedded_broker,
     embedded_database,
     platform_topics,
-    service_database_urls,
 )
-from schuldenlab.migrations import migrate_all
+from schuldenlab.migrations import migrate_services
 from schuldenlab.processes import die_with_parent, listens_on
+from schuldenlab.roles import service_logins
 from schuldenlab.services import SERVICES
 from schuldenlab.state import clear_running, signing_key, writable_home, write_running
 from servicekit.auth import issue_token
@@ -144,9 +144,11 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
             # embedded broker needs none.
             admin = {"bootstrap_servers": bootstrap} if kafka_embedded else client_options(settings)
             asyncio.run(ensure_topics(admin, platform_topics()))
-            for line in asyncio.run(_migrate(settings, database_url)):
+            # Each service its own role, owning its schema and nothing else; `up` keeps the administrative URL.
+            logins = service_logins(settings, database_url, generate=True)
+            for line in asyncio.run(migrate_services(settings, database_url, generate_roles=True)):
                 print(f"  migrated {line}")
-            env = {**os.environ, "SCHULDENLAB_HOME": str(settings.home), "SCHULDENLAB_DATABASE_URL": database_url,
+            env = {**os.environ, "SCHULDENLAB_HOME": str(settings.home),
                    "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
                    "SCHULDENLAB_KAFKA_IDEMPOTENCE": "true" if idempotence else "false",
                    "SCHULDENLAB_MIGRATE_ON_START": "false"}
@@ -154,7 +156,8 @@ def up(settings: Settings, *, ready_timeout: float = 90.0) -> int:
                 env.update(EMBEDDED_BROKER_TUNING | {k: os.environ[k] for k in EMBEDDED_BROKER_TUNING
                                                      if k in os.environ})
             try:
-                processes = [ServiceProcess(name, env, logs / f"{name}.log") for name in SERVICES]
+                processes = [ServiceProcess(name, _own_environment(env, name, logins[name]), logs / f"{name}.log")
+                             for name in SERVICES]
                 _wait_until_ready(settings, processes, ready_timeout)
                 write_running(settings, database_url=database_url, kafka_bootstrap_servers=bootstrap,
                               idempotence=idempotence)
@@ -190,11 +193,12 @@ async def _check_configured(settings: Settings) -> None:
         await check_connection(settings)
 
 
-async def _migrate(settings: Settings, platform_url: str) -> list[str]:
-    applied: list[str] = []
-    for name, url in service_database_urls(settings, platform_url).items():
-        applied += await migrate_all(url, (name,))
-    return applied
+def _own_environment(env: dict[str, str], service: str, database_url: str) -> dict[str, str]:
+    """What one service's process gets: no administrative database URL, no other service's URL or Kafka login."""
+    others = tuple(f"SCHULDENLAB_{name.upper()}_{rest}" for name in SERVICES if name != service
+                   for rest in ("DATABASE_URL", "KAFKA_"))
+    own = {k: v for k, v in env.items() if not k.startswith(others) and k != "SCHULDENLAB_DATABASE_URL"}
+    return own | {f"SCHULDENLAB_{service.upper()}_DATABASE_URL": database_url}
 
 
 def _wait_until_ready(settings: Settings, processes: list[ServiceProcess], timeout: float) -> None:

@@ -290,17 +290,20 @@ def masked_url(url: str) -> str:
     return _PASSWORD_PARAMETER.sub(r"\1***", url)
 
 
-async def check_database(settings: Settings, *, timeout: float = 10.0) -> None:
+async def check_database(settings: Settings, *, timeout: float = 10.0, refuse_superuser: bool = False) -> None:
     """Log in once and ask `SELECT 1`, so a wrong database URL is one line naming its variable, not a traceback.
 
     The line names the variable the operator set (the service's own SCHULDENLAB_<SERVICE>_DATABASE_URL
-    or the general one) and shows the URL with its password masked.
+    or the general one) and shows the URL with its password masked. With `refuse_superuser` (a service
+    about to run), a login as a superuser, or as a role that may create roles, is refused the same way:
+    a service gets a role of its own that owns its schema and nothing else.
     """
     url = settings.require_database_url()
     try:
         conn = await asyncpg.connect(url, timeout=timeout)
         try:
-            await conn.fetchval("SELECT 1")
+            powerful = await conn.fetchrow("SELECT current_user AS name, rolsuper OR rolcreaterole AS powerful "
+                                           "FROM pg_roles WHERE rolname = current_user")
         finally:
             await conn.close()
     except Exception as exc:
@@ -309,6 +312,11 @@ async def check_database(settings: Settings, *, timeout: float = 10.0) -> None:
         if password:  # no driver message is known to quote it; this keeps it so
             reason = reason.replace(password, "***")
         raise ConfigError(f"{settings.variable('DATABASE_URL')}={masked_url(url)}: {one_line(reason)}") from exc
+    if refuse_superuser and powerful is not None and powerful["powerful"]:
+        raise ConfigError(
+            f"{settings.variable('DATABASE_URL')}={masked_url(url)}: logs in as {powerful['name']}, a superuser or a "
+            f"role that may create roles; give the service a role of its own (`schuldenlab migrate` with an "
+            f"administrative SCHULDENLAB_DATABASE_URL creates it from SCHULDENLAB_<SERVICE>_DATABASE_URL)")
 
 
 def _why_not(exc: Exception, timeout: float) -> str:

@@ -61,7 +61,10 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
     applied_now: list[str] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _lock_key(schema))
     try:
-        await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+        # Looked up first: CREATE SCHEMA IF NOT EXISTS asks for the right to create schemas even when the schema
+        # exists, and a service's own role has its schema (made by `schuldenlab migrate`) but not that right.
+        if not await conn.fetchval("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema):
+            await conn.execute(f"CREATE SCHEMA {schema}")
         await conn.execute(
             f"""CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
                 component text NOT NULL, version integer NOT NULL, name text NOT NULL,

@@ -50,6 +50,9 @@ class ServiceDefinition:
     # Reads the service's own settings once at start, raising ConfigError (one line naming the variable)
     # on a bad one, so a mistake stops the service instead of failing its first request or worker.
     check_settings: Callable[[Settings], object] | None = None
+    # PostgreSQL extensions its migrations use: the administrator installs them (`schuldenlab migrate`, `up`)
+    # before the service's own role migrates, since that role may not.
+    extensions: Sequence[str] = ()
     version: str = "1.0.0"
 
 

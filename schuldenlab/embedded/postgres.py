@@ -7,17 +7,19 @@ import contextlib
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import IO, Any, Self
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import psutil
@@ -34,6 +36,12 @@ POSTGRES_BIN_PATH = Path(_SPEC.origin).parent / "pginstall" / "bin"
 SYSTEM_USER = "schuldenlab-pg"
 # Marks which process started the postmaster, so a later start can tell an orphan from a live peer.
 _OWNER_FILE = "schuldenlab.owner"
+# Written at every start: logins over TCP from this machine only, each with a password (SCRAM). No other
+# local user gets in, and there is no Unix socket (see _SETTINGS) that a `peer` or `trust` line could open.
+_HBA = """# Written by schuldenlab at every start (schuldenlab/embedded/postgres.py); edits are replaced.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
 
 # Command-line settings (not written to postgresql.conf, so a new port each run is fine).
 _SETTINGS = {
@@ -65,12 +73,31 @@ class EmbeddedPostgres:
         self._proc: subprocess.Popen | None = None
         self._log: IO[bytes] | None = None
         self._user: pwd.struct_passwd | None = None
+        # The superuser's password, beside the data directory, 0600 and owned by whoever runs us (not the
+        # server's system user: the server never needs to read it).
+        self.password_file = self.data_dir.with_name(f"{self.data_dir.name}.password")
 
     @property
     def dsn(self) -> str:
         if self._port is None or self._proc is None:
             raise RuntimeError("EmbeddedPostgres is not running")
-        return f"postgresql://postgres@127.0.0.1:{self._port}/postgres"
+        return f"postgresql://postgres:{quote(self._password(), safe='')}@127.0.0.1:{self._port}/postgres"
+
+    def _password(self) -> str:
+        """The superuser's password, generated (0600 from the start) the first time it is needed."""
+        try:
+            return self.password_file.read_text().strip()
+        except FileNotFoundError:
+            pass
+        self.password_file.parent.mkdir(parents=True, exist_ok=True)
+        password = secrets.token_urlsafe(32)
+        try:
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another start beat us to it: use theirs
+            return self.password_file.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        return password
 
     def start(self, timeout: float = 60.0) -> str:
         """Initialise the data dir if needed, start the server and wait until it accepts clients."""
@@ -80,6 +107,7 @@ class EmbeddedPostgres:
             self._user = _ensure_system_user()
         self._prepare_data_dir()
         self._clear_stale_lock()
+        self._require_passwords()
         # A port we picked may be taken before postgres binds it: then try another one.
         attempts = 1 if self._wanted_port else 3
         for attempt in range(attempts):
@@ -144,24 +172,61 @@ class EmbeddedPostgres:
         # and fall back to C where the OS has no such locale.
         base = [
             str(POSTGRES_BIN_PATH / "initdb"),
-            *("-D", str(self.data_dir), "-U", "postgres", "--auth=trust", "--encoding=UTF8"),
+            *("-D", str(self.data_dir), "-U", "postgres", "--auth=scram-sha-256", "--encoding=UTF8"),
             *("--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--lc-collate=C"),
             # Durability of a brand-new cluster is moot; skipping the fsyncs saves seconds.
             "--no-sync",
         ]
-        for ctype in ("C.UTF-8", "C"):
-            # A failed initdb empties the directory again, so the next try starts clean.
-            result = subprocess.run(
-                [*base, f"--lc-ctype={ctype}"],
-                cwd="/",
-                capture_output=True,
-                text=True,
-                check=False,
-                **self._as_user(),
-            )
-            if result.returncode == 0:
-                return
+        with self._password_for_server() as pwfile:
+            for ctype in ("C.UTF-8", "C"):
+                # A failed initdb empties the directory again, so the next try starts clean.
+                result = subprocess.run(
+                    [*base, f"--pwfile={pwfile}", f"--lc-ctype={ctype}"],
+                    cwd="/",
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                    **self._as_user(),
+                )
+                if result.returncode == 0:
+                    return
         raise RuntimeError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
+
+    @contextlib.contextmanager
+    def _password_for_server(self):
+        """The password in a file the server's user may read (initdb's --pwfile), for as long as it is needed."""
+        fd, name = tempfile.mkstemp(dir=self.data_dir.parent, prefix=".pwfile-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(self._password() + "\n")
+            if self._user is not None:
+                os.chown(name, self._user.pw_uid, self._user.pw_gid)
+            yield name
+        finally:
+            os.unlink(name)
+
+    def _require_passwords(self) -> None:
+        """Password logins only, also for a data directory made before they were (its pg_hba.conf said trust).
+
+        Such a cluster's superuser may have no password yet: it gets ours in single-user mode, which needs
+        no login, before the server listens with the new pg_hba.conf.
+        """
+        hba = self.data_dir / "pg_hba.conf"
+        if hba.exists() and hba.read_text() == _HBA:
+            return
+        result = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "postgres"), "--single", "-D", str(self.data_dir), "postgres"],
+            input=f"ALTER ROLE postgres PASSWORD '{self._password()}';\n", cwd="/", capture_output=True,
+            text=True, check=False, **self._as_user(),
+        )
+        if result.returncode != 0 or "ERROR" in result.stderr:
+            raise RuntimeError(f"could not set the superuser's password:\n{result.stderr}")
+        spare = hba.with_name(".pg_hba.conf.new")
+        spare.write_text(_HBA)
+        spare.chmod(0o600)
+        if self._user is not None:
+            os.chown(spare, self._user.pw_uid, self._user.pw_gid)
+        os.replace(spare, hba)
 
     def _clear_stale_lock(self) -> None:
         """Deal with a postmaster.pid left by a run that was killed."""

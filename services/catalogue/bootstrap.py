@@ -20,6 +20,7 @@ def definition() -> ServiceDefinition:
         name="catalogue",
         description="Project submissions (aanmelden), the catalogue of proven projects and its feed.",
         migrations_package="catalogue.migrations",
+        extensions=("unaccent",),  # the Dutch full-text search folds accents (migration 0001)
         uow_factory=PostgresCatalogueUnitOfWork,
         routers=[router],
         handlers=HANDLERS,

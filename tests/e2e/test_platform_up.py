@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import uuid
 from datetime import datetime
 
+import asyncpg
 import httpx
 import psutil
 import pytest
@@ -35,6 +37,18 @@ async def test_up_runs_the_skeleton_end_to_end_stops_cleanly_and_keeps_its_data(
         operator = {"Authorization": f"Bearer {platform.token}"}
         wait_for(lambda: any(e["subject"] == project_id for e in httpx.get(
             f"{platform.url('notifications')}/v1/events", headers=operator).json()))
+
+        # Each service logs in as its own role (issue 12), never as the administrator `up` keeps to itself.
+        admin_url = json.loads((tmp_path / "running.json").read_text())["database_url"]
+        conn = await asyncpg.connect(admin_url)
+        try:
+            logins = {r["application_name"]: r["usename"] for r in await conn.fetch(
+                "SELECT DISTINCT application_name, usename FROM pg_stat_activity WHERE application_name LIKE "
+                "'schuldenlab-%'")}
+        finally:
+            await conn.close()
+        assert logins == {f"schuldenlab-{name}": f"schuldenlab_{name}" for name in SERVICES}, logins
+        assert "postgresql://postgres:***@127.0.0.1:" in "".join(platform.output)  # its password never shown
 
         [record] = await read_topic(platform.kafka, "catalogue.project-submitted.v1", expect=1)
         headers = {k: v.decode() for k, v in record.headers}

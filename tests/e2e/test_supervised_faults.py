@@ -81,7 +81,12 @@ async def test_each_service_killed_under_load_is_started_again_and_nothing_is_lo
                 await load
                 counts = await settle(ledger, dsn, timeout=90)
                 await watcher
-            notified = await _submissions_seen_by_notifications(dsn)
+            # Notifications was killed last: give it the time to catch up that settle gave assessment.
+            deadline = time.monotonic() + 60
+            while set(ledger.acknowledged) - set(notified := await _submissions_seen_by_notifications(dsn)):
+                if time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
         finally:
             code, alive = platform.stop()
     acknowledged = set(ledger.acknowledged)

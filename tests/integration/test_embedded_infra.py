@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import stat
 import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 import psutil
@@ -35,7 +37,7 @@ def postgres_processes(data_dir: Path) -> list[psutil.Process]:
 async def test_postgres_data_survives_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     with EmbeddedPostgres(data_dir) as server:
-        assert server.dsn.startswith("postgresql://postgres@127.0.0.1:")
+        assert server.dsn.startswith("postgresql://postgres:") and "@127.0.0.1:" in server.dsn
         conn = await asyncpg.connect(server.dsn)
         await conn.execute("CREATE TABLE kept (id int PRIMARY KEY, name text)")
         await conn.execute("INSERT INTO kept VALUES (1, 'Schuldhulpmaatje')")
@@ -49,6 +51,38 @@ async def test_postgres_data_survives_restart(tmp_path: Path) -> None:
         await conn.close()
     finally:
         server.stop()
+
+
+async def test_embedded_postgres_lets_no_one_in_without_its_password(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with EmbeddedPostgres(data_dir) as server:
+        password = server.password_file.read_text().strip()
+        assert stat.S_IMODE(server.password_file.stat().st_mode) == 0o600 and len(password) >= 40
+        without = server.dsn.replace(f":{quote(password, safe='')}@", "@")
+        with pytest.raises(asyncpg.InvalidPasswordError):  # what any other user of the machine would try
+            await asyncpg.connect(without)
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(server.dsn.replace(quote(password, safe=""), "wrong"))
+        conn = await asyncpg.connect(server.dsn)
+        assert await conn.fetchval("SELECT rolpassword LIKE 'SCRAM-SHA-256$%' FROM pg_authid "
+                                   "WHERE rolname = 'postgres'")
+        await conn.close()
+
+
+async def test_a_data_directory_from_before_passwords_gets_one(tmp_path: Path) -> None:
+    """A cluster made when the embedded server trusted every local connection is closed at its next start."""
+    data_dir = tmp_path / "data"
+    with EmbeddedPostgres(data_dir):
+        pass
+    (data_dir / "pg_hba.conf").write_text("host all all 127.0.0.1/32 trust\n")  # as earlier versions wrote it
+    data_dir.with_name("data.password").unlink()  # and no password was kept then
+    with EmbeddedPostgres(data_dir) as server:
+        assert "trust" not in (data_dir / "pg_hba.conf").read_text()
+        password = server.password_file.read_text().strip()
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(server.dsn.replace(f":{quote(password, safe='')}@", "@"))
+        conn = await asyncpg.connect(server.dsn)
+        await conn.close()
 
 
 async def test_embedded_postgres_treats_accented_letters_as_word_characters(

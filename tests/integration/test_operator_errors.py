@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from schuldenlab.processes import free_port
+from tests.support.harness import own_role
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +46,12 @@ def the_one_line(result: subprocess.CompletedProcess) -> str:
 def broker_env(kafka_bootstrap) -> dict[str, str]:
     """What `run` needs to get past its Kafka check: the session's broker (it has no idempotent producer)."""
     return {"SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false"}
+
+
+@pytest.fixture
+def service_login(fresh_database) -> str:
+    """A database URL `run partnering` accepts: a role of its own (it refuses a superuser's login)."""
+    return asyncio.run(own_role(fresh_database, "partnering"))
 
 
 @pytest.fixture
@@ -84,12 +92,12 @@ def test_a_malformed_database_url_of_one_service_is_one_line_naming_that_service
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_state_directory_that_cannot_be_written_is_one_line_naming_schuldenlab_home(
-        command, tmp_path, broker_env, postgres_dsn):
+        command, tmp_path, broker_env, service_login):
     (tmp_path / "a-file").write_text("not a directory")
     home = tmp_path / "a-file" / "home"
     # `run` and `migrate` need the state directory only for what they keep there: the signing key,
     # the embedded database.
-    extra = {"run": {**broker_env, "SCHULDENLAB_DATABASE_URL": postgres_dsn}}.get(command, {})
+    extra = {"run": {**broker_env, "SCHULDENLAB_DATABASE_URL": service_login}}.get(command, {})
     line = the_one_line(schuldenlab(*COMMANDS[command], env=clean_env(home, **extra)))
     assert line.startswith(f"configuration error: SCHULDENLAB_HOME={home}: this user cannot write the state "
                            "directory (Not a directory"), line
@@ -97,8 +105,8 @@ def test_a_state_directory_that_cannot_be_written_is_one_line_naming_schuldenlab
 
 @pytest.mark.parametrize("command", ["up", "run"])
 def test_a_port_another_process_listens_on_is_one_line_naming_the_services_port_setting(
-        command, tmp_path, listener, broker_env, postgres_dsn):
-    extra = {"run": {**broker_env, "SCHULDENLAB_DATABASE_URL": postgres_dsn}}.get(command, {})
+        command, tmp_path, listener, broker_env, service_login):
+    extra = {"run": {**broker_env, "SCHULDENLAB_DATABASE_URL": service_login}}.get(command, {})
     env = clean_env(tmp_path, **extra, SCHULDENLAB_PARTNERING_PORT=str(listener))
     line = the_one_line(schuldenlab(*COMMANDS[command], env=env))
     assert line == (f"configuration error: SCHULDENLAB_PARTNERING_PORT={listener}: another process already listens "

@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from schuldenlab.processes import die_with_parent, free_port
 from tests.support.apache_kafka import KafkaCluster, admin_endpoint
-from tests.support.harness import TEST_SIGNING_KEY, running_service, service_settings
+from tests.support.harness import TEST_SIGNING_KEY, own_role, running_service, service_settings
 from tests.support.kafka import kafka_options
 from tests.support.load import Ledger, Outcome, report, settle, submit_steadily, topic_tally, watch_assessment
 
@@ -141,7 +141,8 @@ async def test_when_one_of_two_assessment_replicas_is_killed_the_other_takes_ove
         cluster: KafkaCluster, fresh_database, tmp_path):
     endpoint = admin_endpoint(cluster)
     settings = service_settings(fresh_database, endpoint, tmp_path, **cluster.services_env())
-    replicas = [_assessment_process(fresh_database, cluster, tmp_path / f"assessment-{i}") for i in (1, 2)]
+    own = await own_role(fresh_database, "assessment")  # `schuldenlab run` refuses a superuser's login
+    replicas = [_assessment_process(own, cluster, tmp_path / f"assessment-{i}") for i in (1, 2)]
     ledger, stop = Ledger(), asyncio.Event()
     try:
         deadline = time.monotonic() + 90

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,16 @@ def service_settings(database_url: str, kafka: str, home: Path, **overrides: str
         **overrides,
     }
     return Settings.from_env(env)
+
+
+async def own_role(admin_url: str, service: str) -> str:
+    """A database URL for `service` logging in as a role of its own (what `schuldenlab run` insists on), made with
+    the administrative `admin_url`; roles belong to the whole server, so each call names a new one."""
+    from schuldenlab.roles import provision_roles, with_login
+
+    url = with_login(admin_url, f"t{uuid.uuid4().hex[:8]}_{service}", secrets.token_urlsafe(24))
+    await provision_roles(admin_url, {service: url})
+    return url
 
 
 def token(role: str, subject: str | None = None) -> str:

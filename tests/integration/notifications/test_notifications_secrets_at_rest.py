@@ -28,7 +28,7 @@ from tests.integration.notifications.notifications_support import (
     subscribe,
     webhook_settings,
 )
-from tests.support.harness import TEST_SIGNING_KEY, auth, eventually, running_service
+from tests.support.harness import TEST_SIGNING_KEY, auth, eventually, own_role, running_service
 from tests.support.webhooks import received, webhook_receiver
 
 pytestmark = pytest.mark.integration
@@ -184,7 +184,9 @@ async def test_a_key_that_decrypts_no_stored_secret_stops_the_service_at_start_i
                    webhook_settings(fresh_database, fresh_kafka, tmp_path, SCHULDENLAB_SECRETS_KEY=wrong))
 
     # As an operator sees it: `schuldenlab run notifications` exits 2 with that one line, before serving.
-    env = {"SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": fresh_database,
+    # Its own role: `schuldenlab run` refuses a superuser's login before it reads any other setting.
+    role_url = await own_role(fresh_database, "notifications")
+    env = {"SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": role_url,
            "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": str(fresh_kafka), "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
            "SCHULDENLAB_JWT_SECRET": TEST_SIGNING_KEY, "SCHULDENLAB_NOTIFICATIONS_PORT": "0",
            "SCHULDENLAB_SECRETS_KEY": f"{wrong}", **getattr(fresh_kafka, "env", {})}
