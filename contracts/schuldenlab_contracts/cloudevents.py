@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ __all__ = [
     "to_kafka_record",
     "to_structured_json",
     "tombstone",
+    "trace_context",
 ]
 
 SPECVERSION = "1.0"
@@ -32,6 +34,12 @@ CONTENT_TYPE = "application/json"
 # each travels as the Kafka header "ce_" + its name, in structured mode as a member of the JSON body.
 REQUIRED_ATTRIBUTES = ("specversion", "id", "source", "type", "time", "subject")
 REQUIRED_HEADERS = tuple(f"ce_{name}" for name in REQUIRED_ATTRIBUTES)
+# The CloudEvents distributed-tracing extension: the W3C trace context of the work that produced the event, as
+# `ce_traceparent` / `ce_tracestate` headers in binary mode and `traceparent` / `tracestate` members in JSON.
+TRACE_ATTRIBUTES = ("traceparent", "tracestate")
+# W3C Trace Context, version 00 (a later version may add fields after these, which a reader ignores).
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_TRACESTATE_MAX = 512  # W3C: a vendor may drop a longer one; we never pass on more
 
 
 class ContractViolation(ValueError):
@@ -53,6 +61,9 @@ class CloudEvent:
     subject: str
     time: datetime
     data: dict[str, Any] | None
+    # Optional, and never a reason to refuse an event: a malformed one is left out (W3C: start a new trace).
+    traceparent: str | None = None
+    tracestate: str | None = None
 
     specversion: ClassVar[str] = SPECVERSION
     datacontenttype: ClassVar[str] = CONTENT_TYPE
@@ -65,6 +76,20 @@ class CloudEvent:
     @property
     def is_tombstone(self) -> bool:
         return self.data is None
+
+    def trace_attributes(self) -> dict[str, str]:
+        """The tracing extension's attributes that are set, by name."""
+        return {name: value for name in TRACE_ATTRIBUTES if (value := getattr(self, name)) is not None}
+
+
+def trace_context(traceparent: str | None, tracestate: str | None) -> tuple[str | None, str | None]:
+    """The two attributes as a reader keeps them: a valid traceparent (its tracestate with it), else neither."""
+    match = _TRACEPARENT.fullmatch(traceparent or "")
+    if (match is None or match[1] == "ff" or (match[1] == "00" and match[5]) or set(match[2]) == {"0"}
+            or set(match[3]) == {"0"}):
+        return None, None
+    state = tracestate if tracestate and len(tracestate) <= _TRACESTATE_MAX and tracestate.isprintable() else None
+    return traceparent, state
 
 
 @dataclass(frozen=True)
@@ -148,6 +173,7 @@ def to_kafka_record(event: CloudEvent) -> KafkaRecord:
         ("ce_time", _rfc3339_utc(event.time).encode()),
         ("ce_subject", event.subject.encode()),
         ("content-type", CONTENT_TYPE.encode()),
+        *((f"ce_{name}", value.encode()) for name, value in event.trace_attributes().items()),
     )
     return KafkaRecord(
         topic=spec.topic,
@@ -267,6 +293,7 @@ def from_kafka_record(
     if _header_text("key", key) != subject:
         raise ContractViolation("key", f"record key {key!r} differs from ce_subject {subject!r}")
 
+    traceparent, tracestate = trace_context(attrs.get("ce_traceparent"), attrs.get("ce_tracestate"))
     return CloudEvent(
         id=attrs["ce_id"],
         source=attrs["ce_source"],
@@ -274,6 +301,8 @@ def from_kafka_record(
         subject=subject,
         time=_parse_time(attrs["ce_time"], "ce_time"),
         data=_parse_value(spec, value),
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
 
@@ -305,6 +334,8 @@ def from_structured_json(body: bytes | str) -> CloudEvent:
         raise ContractViolation(
             "data_base64", "binary data is not part of the contract; the payload is JSON in data"
         )
+    trace = [document.get(name) for name in TRACE_ATTRIBUTES]
+    traceparent, tracestate = trace_context(*(value if isinstance(value, str) else None for value in trace))
     return CloudEvent(
         id=attrs["id"],
         source=attrs["source"],
@@ -313,6 +344,8 @@ def from_structured_json(body: bytes | str) -> CloudEvent:
         time=_parse_time(attrs["time"], "time"),
         # CloudEvents lets an event without data leave the member out; both mean a tombstone here.
         data=_checked_data(spec, document.get("data"), "data"),
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
 
@@ -380,6 +413,7 @@ def to_structured_json(event: CloudEvent) -> bytes:
             "subject": event.subject,
             "time": _rfc3339_utc(event.time),
             "datacontenttype": event.datacontenttype,
+            **event.trace_attributes(),
             "data": event.data,
         }
     )
