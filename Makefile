@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test test-kafka kafka unit integration e2e lint schemas bench clean
+.PHONY: up test test-kafka kafka browser unit integration e2e lint schemas bench clean
 
 $(STAMP): pyproject.toml contracts/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,16 @@ $(STAMP): pyproject.toml contracts/pyproject.toml
 up: $(STAMP)
 	$(BIN)/schuldenlab up
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/python -m pytest
+
+# Debian's Chromium for the website's browser tests (Playwright drives it through executable_path; its own
+# browser download cannot work here). Installed when missing and this user may (root, as CI runs).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		echo "Chromium is missing and cannot be installed by this user: the browser tests will skip (or fail under CI)"
 
 # The Apache Kafka tier: a three-broker KRaft cluster with SASL/SCRAM and ACLs (needs Java 17+ and Maven).
 # The runtime's broker tests run again on it with the idempotent producer, then the tier's own tests.

@@ -10,9 +10,19 @@ from catalogue.domain.errors import (
     SubmitterKeyRejected,
     UnknownLab,
 )
+from catalogue.entrypoints import web
 from catalogue.entrypoints.http import router
+from catalogue.entrypoints.limits import SUBMISSIONS_LIMIT
 from catalogue.entrypoints.messages import HANDLERS
+from catalogue.entrypoints.web.pages import adoption_contact
+from servicekit.config import Settings
 from servicekit.service import ServiceDefinition
+
+
+def check_settings(settings: Settings) -> None:
+    """The submission limit's and the website's settings, read once at start: a bad one stops it, named."""
+    SUBMISSIONS_LIMIT.check_settings(settings, "catalogue")
+    adoption_contact(settings)
 
 
 def definition() -> ServiceDefinition:
@@ -22,8 +32,9 @@ def definition() -> ServiceDefinition:
         migrations_package="catalogue.migrations",
         extensions=("unaccent",),  # the Dutch full-text search folds accents (migration 0001)
         uow_factory=PostgresCatalogueUnitOfWork,
-        routers=[router],
+        routers=[router, web.router],  # the JSON API, and the public website (SPEC 5.4)
         handlers=HANDLERS,
         error_statuses={ProjectNotFound: 404, CatalogueConflict: 409, UnknownLab: 422,
                         SubmitterKeyMissing: 401, SubmitterKeyRejected: 403},
+        check_settings=check_settings,
     )

@@ -60,6 +60,30 @@ def key(value: str) -> str:
     return value.strip().casefold()
 
 
+def _binder(args: list[object]):
+    """A function that adds a value to `args` and answers its placeholder ($1, $2, ...)."""
+    def bind(value: object) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    return bind
+
+
+def _matching(query: CatalogueQuery, bind) -> list[str]:
+    """The conditions a listing meets for the query's filters and text (not its cursor or limit): one place for
+    the page and its count. Only the filters in use go into the SQL, so each query gets a plan for what it asks."""
+    conditions: list[str] = ["listed"]
+    if query.phase:
+        conditions.append(f"phases @> ARRAY[{bind(query.phase)}::text]")
+    if query.theme:
+        conditions.append(f"theme_keys @> ARRAY[{bind(key(query.theme))}::text]")
+    if query.municipality:
+        conditions.append(f"municipality_keys @> ARRAY[{bind(key(query.municipality))}::text]")
+    if query.text:
+        conditions.append(f"search @@ websearch_to_tsquery('dutch', dutch_search_text({bind(query.text)}))")
+    return conditions
+
+
 class PostgresCatalogueRepository:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
@@ -90,23 +114,11 @@ class PostgresCatalogueRepository:
         await self._conn.execute("UPDATE catalogue_listings SET listed = false WHERE project_id = $1", project_id)
 
     async def page(self, query: CatalogueQuery) -> list[Listing]:
-        # Only the filters in use go into the SQL, so each query gets a plan for what it asks.
-        conditions: list[str] = ["listed"]
         args: list[object] = []
-
-        def bind(value: object) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        if query.phase:
-            conditions.append(f"phases @> ARRAY[{bind(query.phase)}::text]")
-        if query.theme:
-            conditions.append(f"theme_keys @> ARRAY[{bind(key(query.theme))}::text]")
-        if query.municipality:
-            conditions.append(f"municipality_keys @> ARRAY[{bind(key(query.municipality))}::text]")
+        bind = _binder(args)
+        conditions = _matching(query, bind)
         cursor = f"listed_seq > {bind(query.after)}::bigint" if query.after is not None else "true"
         if query.text:
-            conditions.append(f"search @@ websearch_to_tsquery('dutch', dutch_search_text({bind(query.text)}))")
             sql = _SEARCH_PAGE.format(matching=" AND ".join(conditions), cursor=cursor, limit=bind(query.limit),
                                       window=bind(_SEARCH_WINDOW_PER_ITEM * query.limit))
         else:
@@ -114,6 +126,14 @@ class PostgresCatalogueRepository:
                    f" ORDER BY listed_seq LIMIT {bind(query.limit)}")
         rows = await self._conn.fetch(sql, *args)
         return [Listing(row["listed_seq"], row["record"]) for row in rows]
+
+    async def count(self, query: CatalogueQuery) -> int:
+        """How many listings match the query's filters and text, whatever its cursor and limit (the website's
+        number of results); the text goes through the GIN index on `search`, the filters through their arrays."""
+        args: list[object] = []
+        conditions = _matching(query, _binder(args))
+        return await self._conn.fetchval(f"SELECT count(*) FROM catalogue_listings WHERE {' AND '.join(conditions)}",
+                                         *args)
 
     async def changes(self, after: int, limit: int) -> list[Change]:
         rows = await self._conn.fetch(

@@ -14,6 +14,7 @@ from prometheus_client import Counter
 
 from catalogue.domain.model import Contact, Disclosure, Dossier, Project
 from catalogue.entrypoints import cursors
+from catalogue.entrypoints.limits import SUBMISSIONS_LIMIT
 from catalogue.entrypoints.schemas import (
     CataloguePage,
     ChangesPage,
@@ -31,6 +32,7 @@ from servicekit.auth import Principal, optional_principal, require_role
 from servicekit.metrics import REGISTRY
 from servicekit.openapi import problems
 from servicekit.problems import Problem
+from servicekit.ratelimit import RETRY_AFTER_HEADER
 from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
@@ -44,7 +46,7 @@ NO_PROJECT = "No project with this id."
 ETAG = {"ETag": {"description": "Of these exact bytes; send it back as If-None-Match to get a 304 when nothing "
                                 "changed.", "schema": {"type": "string"}}}
 
-SUBMISSIONS = Counter("catalogue_submissions", "Project submissions and resubmissions accepted", ["kind"],
+SUBMISSIONS = Counter("schuldenlab_catalogue_submissions", "Project submissions and resubmissions accepted", ["kind"],
                       registry=REGISTRY)
 
 
@@ -98,8 +100,14 @@ def _json_with_etag(body: dict, if_none_match: str | None) -> Response:
              summary="Submit a project (aanmelden); public; answers the submitter's key once",
              responses={201: {"description": "Submitted; the project's status is `submitted`",
                               "headers": {"Location": {"description": "The new project's path",
-                                                       "schema": {"type": "string"}}}}})
+                                                       "schema": {"type": "string"}}}},
+                        429: {"description": "This client address submitted its hourly allowance "
+                                             "(SCHULDENLAB_CATALOGUE_SUBMISSIONS_PER_HOUR, shared with the website's "
+                                             "form); try again after `Retry-After` seconds.",
+                              "headers": RETRY_AFTER_HEADER}})
 async def submit_project(body: ProjectSubmission, request: Request) -> JSONResponse:
+    # After the body's validation: only a dossier that would be stored counts against the client's allowance.
+    SUBMISSIONS_LIMIT.enforce(request)
     cmd = handlers.SubmitProject(dossier=_dossier(body), contact=_contact(body))
     async with get_runtime(request).transaction() as uow:
         submitted = await handlers.submit_project(cmd, uow)

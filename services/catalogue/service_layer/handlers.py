@@ -175,6 +175,11 @@ async def browse_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> l
     return await uow.catalogue.page(query)
 
 
+async def count_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> int:
+    """How many listed projects match the query's filters (its cursor and limit aside): the website's count."""
+    return await uow.catalogue.count(query)
+
+
 async def list_changes(after: int, limit: int, uow: CatalogueUnitOfWork) -> list[Change]:
     return await uow.catalogue.changes(after, limit)
 

@@ -64,6 +64,9 @@ class FakeCatalogue:
     async def page(self, query: CatalogueQuery) -> list[Listing]:
         return sorted(self.listed.values(), key=lambda listing: listing.position)[: query.limit]
 
+    async def count(self, query: CatalogueQuery) -> int:
+        return sum(1 for listing in self.listed.values() if not query.phase or query.phase in listing.record["phases"])
+
     async def changes(self, after: int, limit: int) -> list[Change]:
         return [c for c in self.log if c.seq > after][:limit]
 
