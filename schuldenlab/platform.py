@@ -226,6 +226,7 @@ def _print_summary(settings: Settings, key: str, database_url: str, bootstrap: s
     for name in SERVICES:
         url = settings.url_of(name)
         print(f"  {name:<14} {url}   docs {url}/docs   events {url}/asyncapi")
+    print(f"  website        {settings.url_of('catalogue')}/   (the public site, in Dutch: served by catalogue)")
     print(f"  database       {'embedded ' if db_embedded else ''}{masked_url(database_url)}")
     print(f"  kafka          {'embedded (memory only) ' if kafka_embedded else ''}{bootstrap}")
     print(f"  logs           {settings.home / 'logs'}")

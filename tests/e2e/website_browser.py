@@ -7,13 +7,14 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-# Where the screenshots and axe-core's findings go (made anew by every run, so not kept in the repository).
-SCREENSHOTS = Path(os.environ.get("SCHULDENLAB_SCREENSHOTS") or Path(tempfile.gettempdir()) / "schuldenlab-screenshots")
+# Where the screenshots and axe-core's findings go: the folder the README links, made anew by every run of the
+# browser test and kept out of git (.gitignore), since it is large and changes with every run.
+SCREENSHOTS = Path(os.environ.get("SCHULDENLAB_SCREENSHOTS") or Path(__file__).resolve().parents[2] / "docs" /
+                   "screenshots")
 # Debian's Chromium as this machine's probe starts it: no sandbox (root in a container), and none of the
 # background connections that this closed network refuses, many at a time.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
