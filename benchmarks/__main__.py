@@ -7,11 +7,14 @@ import sys
 
 BENCHMARKS = (
     ("embedded start-up", ["benchmarks/embedded_startup.py"]),
-    ("outbox and consumer throughput", ["-m", "benchmarks.outbox_throughput"]),
+    ("consumer throughput: assessment and the runtime beside raw and bare batched consumers",
+     ["-m", "benchmarks.consumer_throughput"]),
+    ("outbox relay beside raw aiokafka pipelined produce", ["-m", "benchmarks.relay_throughput"]),
     ("catalogue throughput and latency", ["-m", "benchmarks.catalogue_throughput"]),
     ("catalogue search (q=) at 1k, 10k, 100k listings", ["-m", "benchmarks.catalogue_search"]),
     ("portfolio fit at 0, 1k, 10k proven projects", ["-m", "benchmarks.portfolio_fit"]),
     ("webhook latency", ["-m", "benchmarks.notifications_latency"]),
+    ("list pages and retention (bounded tables)", ["-m", "benchmarks.bounded_tables"]),
 )
 
 

@@ -29,6 +29,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from servicekit.kafka import check_connection
     from servicekit.runner import listening_socket, serve
     from servicekit.service import create_app
+    from servicekit.tracing import configure as configure_tracing
 
     # Before anything starts: a wrong Kafka or database setting, a state directory that cannot keep the
     # signing key, a taken port are each one line naming the setting (main prints it), not a traceback.
@@ -37,6 +38,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(check_database(own, refuse_superuser=True))
     signing_key(settings)
     listener = listening_socket(settings, args.service)
+    configure_tracing(args.service, os.environ)  # exports only when the standard OTEL_* variables say where
     app = create_app(load_definition(args.service), settings)
     serve(app, listener, log_level=settings.log_level)
     return 0
@@ -129,6 +131,12 @@ def _dlq(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(list_dead_letters(settings, args.service, selection))
 
 
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from schuldenlab.status import status
+
+    return status(settings, watch=args.watch, json_output=args.json)
+
+
 def _secrets(args: argparse.Namespace, settings: Settings) -> int:
     from servicekit.secrets import new_key
 
@@ -200,6 +208,11 @@ def parser() -> argparse.ArgumentParser:
                             help="only dead letters with this dlq_error_type, e.g. ContractViolation (repeatable)")
         action.set_defaults(func=_dlq)
     replay.add_argument("--dry-run", action="store_true", help="show what would be replayed; send nothing")
+    st = sub.add_parser("status", help="a running platform's readiness, outbox, consumer lag, dead letters and "
+                        "webhooks; exit 1 when something is unhealthy")
+    st.add_argument("--watch", action="store_true", help="redraw every 2 s until Ctrl-C")
+    st.add_argument("--json", action="store_true", help="one JSON object (per refresh) instead of the screen")
+    st.set_defaults(func=_status)
     sec = sub.add_parser("secrets", help="the key of the webhook secrets at rest: new key, re-encrypt after rotation")
     sec_actions = sec.add_subparsers(dest="action", required=True)
     sec_actions.add_parser("new-key", help="print a fresh key for SCHULDENLAB_SECRETS_KEY")

@@ -77,10 +77,10 @@ def run(client: httpx.Client, urls: dict[str, str], token: Callable[[str], str],
             print(f"    {name}: {first['headers'][name][:60]}")
 
         deliveries_url = f"{notifications}/v1/subscriptions/{subscription['id']}/deliveries"
-        deliveries = client.get(deliveries_url, headers=integrator).json()
+        deliveries = client.get(deliveries_url, headers=integrator).json()["items"]
         while any(d["status"] == "pending" for d in deliveries) and time.monotonic() < deadline:
             time.sleep(0.1)  # the receiver has answered; the worker records the outcome a moment later
-            deliveries = client.get(deliveries_url, headers=integrator).json()
+            deliveries = client.get(deliveries_url, headers=integrator).json()["items"]
         for d in deliveries:
             print(f"  delivery {d['id']}: {d['status']}, {d['attempts']} attempt(s), last status "
                   f"{d['last_status_code']}")

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import httpx
 
+from schuldenlab import demo_stages
+
 MUNICIPALITIES = ["Maassluis", "Vlaardingen", "Schiedam"]
 PARTNERS = [
     ("Gemeente Schiedam", "public", "government", True, "Appoints the kwartiermaker and carries the base funding"),
@@ -91,6 +93,8 @@ def run(client: httpx.Client, urls: dict[str, str], token: Callable[[str], str],
     implementation = _implement(client, base, headers, lab_id, projects)
     iid = implementation["id"]
     state["implementation_id"] = iid
+    call = demo_stages.caller(client, headers)
+    demo_stages.before_running(call, base, iid)
     for source, kind, amount in (("Gemeente Schiedam", "base", "40000.00"),
                                  ("Gemeente Vlaardingen", "base", "25000.00"),
                                  ("Stichting Urgente Noden Nieuwe Waterweg", "additional", "12500.50")):
@@ -99,15 +103,16 @@ def run(client: httpx.Client, urls: dict[str, str], token: Callable[[str], str],
         print(f"  funding: {kind} EUR {amount} from {source} (total EUR {done['funding_totals']['total_eur']})")
     running = _call(client, "POST", f"{base}/v1/implementations/{iid}/start", headers)
     print(f"  implementation {running['status']}")
-    for start, end, reached, debt_free in (("2025-01-01", "2025-06-30", 48, 11), ("2025-07-01", "2025-12-31", 61, 29)):
-        measured = _call(client, "POST", f"{base}/v1/implementations/{iid}/impact", headers,
-                         {"period_start": start, "period_end": end, "households_reached": reached,
-                          "households_debt_free": debt_free, "notes": "measured by the programme team"})
-        print(f"  impact {start}..{end}: {reached} households reached, {debt_free} debt-free "
-              f"(totals {measured['impact_totals']})")
+    demo_stages.after_running(call, base, iid)
+    demo_stages.record_outcomes(call, base, iid)
     handed = _call(client, "POST", f"{base}/v1/implementations/{iid}/handover", headers,
                    {"handed_over_to": ["Gemeente Schiedam", "Gemeente Vlaardingen", "Gemeente Maassluis"],
                     "regular_operations": "The three municipalities run it in their regular debt help, "
                                           "with Woonplus signalling arrears"})
     print(f"handed over {handed['project_name']} to {', '.join(handed['handover']['handed_over_to'])}: "
-          f"{handed['impact_totals']['households_debt_free']} households debt-free")
+          f"{handed['impact_totals']['households_debt_free']} households debt-free; stage {handed['stage']}")
+    # Another adoption that does not work out: stopped, with the reason the next municipality can read. (With one
+    # proven project only, the lab adopts the handed-over one again, which a handover allows.)
+    others = {name: pid for name, pid in projects.items() if pid != implementation["project_id"]} or projects
+    demo_stages.stop_another(call, base, _implement(client, base, headers, lab_id, others))
+    demo_stages.show_coverage(call, base, lab_id)

@@ -40,13 +40,6 @@ _MESSAGES = "#/components/messages/"
 # AsyncAPI 3.0 allows only these characters in a component's key; FastStream's keys contain colons.
 _NOT_IN_COMPONENT_KEY = re.compile(r"[^A-Za-z0-9._-]")
 
-# FastStream's producer adds this header to every record it sends; the contracts know nothing of it.
-CORRELATION_ID_HEADER = {
-    "type": "string",
-    "description": "Set by the producing client library (FastStream) on every record; not part of "
-    "the contract, so readers must not rely on it: an event is identified by ce_id.",
-}
-
 # What servicekit.consumer adds to a dead letter besides the original headers; a test holds the two
 # together, so a header added there and not here fails.
 DEAD_LETTER_HEADERS: dict[str, str] = {
@@ -135,8 +128,9 @@ def _messages_of(channel: dict[str, Any], messages: dict[str, Any]) -> Iterator[
 
 
 def _event_message(spec: EventSpec) -> dict[str, Any]:
+    # The relay sends events with the broker's aiokafka producer (servicekit.broker.Publishers), so they carry
+    # the contract's headers only: none of FastStream's (correlation_id).
     headers = record_headers_schema(spec)
-    headers["properties"]["correlation_id"] = CORRELATION_ID_HEADER
     payload: dict[str, Any] = {"$ref": _SCHEMAS + spec.name}
     examples = [_example(spec.name, "A record as its producer writes it",
                          to_kafka_record(example_event(spec.ce_type)))]

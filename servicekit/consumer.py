@@ -6,62 +6,74 @@ last one applied for its key reaches the handler. A message that does not match 
 ce_source is not the producer of its topic, too) goes to the dead-letter topic at once: retrying cannot
 make it valid.
 
+The records of one fetch are applied together: in fetch order (so in order per partition, hence per
+key), in one transaction with their inbox rows written in one statement. A handler that fails there
+rolls the transaction back; the records before it are applied together again, the failing one goes the
+one-record way (its own transaction per attempt, retries with backoff, then the dead-letter topic), and
+the records after it are applied together. Whatever a batch cannot pin on one record (the database
+unavailable, a transaction over its time limit) sends each of its records the one-record way, which
+also waits out an unavailable database. That way is the reference; the batch only saves round trips.
+
 A dead letter that the dead-letter topic refuses (too large, say) is written again as a stub without
 the value, so the partition moves on; while the topic cannot be written at all, the consumer backs off
-and, after a while, gives the record back to be delivered again. A record the operator replayed into the
-service's own retry topic is handled as one of the topic it was first read from.
+and, after a while, gives the record back to be delivered again (servicekit.deadletters). A record the
+operator replayed into the service's own retry topic is handled as one of the topic it was first read from.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-import hashlib
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
 from pydantic import BaseModel
 
 from schuldenlab_contracts.cloudevents import CloudEvent, ContractViolation, from_kafka_record, parse_payload
 from schuldenlab_contracts.registry import by_type
-from servicekit import db, metrics
-from servicekit.inbox import advance_feed_position, record_processed
+from servicekit import db, logs, metrics, tracing
+from servicekit.backoff import Backoff
+from servicekit.deadletters import (
+    CONSUMER_HEADERS,
+    DEAD_LETTER_FAILURE_LINES_PER_MINUTE,
+    DEAD_LETTER_MIN_DELAY,
+    DEAD_LETTER_PATIENCE,
+    HEADERS_DROPPED,
+    KEY_SHA256,
+    ORIGINAL_TOPIC,
+    REPLAY_OF,
+    VALUE_BYTES,
+    VALUE_DROPPED,
+    VALUE_SHA256,
+    DeadLetter,
+    DeadLetterRefused,
+    DeadLetterSink,
+    DeadLetterUnavailable,
+    DeadLetterWriter,
+    dead_letter_topic,
+    retry_topic,
+    stub_of,
+)
+from servicekit.inbox import InboxEntry, advance_feed_position, record_processed, record_processed_many
 from servicekit.loglines import RateLimitedLog, one_line
 from servicekit.uow import UnitOfWork, transaction
+
+# What moved to servicekit.deadletters stays importable from here, where the CLI and the tests look for it.
+__all__ = ["CONSUMER_HEADERS", "DATABASE_OUTAGE_LINES_PER_MINUTE", "DATABASE_PATIENCE",
+           "DEAD_LETTER_FAILURE_LINES_PER_MINUTE", "DEAD_LETTER_LINES_PER_MINUTE", "DEAD_LETTER_MIN_DELAY",
+           "DEAD_LETTER_PATIENCE", "HEADERS_DROPPED", "KEY_SHA256", "ORIGINAL_TOPIC", "REPLAY_OF", "VALUE_BYTES",
+           "VALUE_DROPPED", "VALUE_SHA256", "Backoff", "DatabaseOutage", "DeadLetter", "DeadLetterRefused",
+           "DeadLetterSink", "DeadLetterUnavailable", "EventConsumer", "EventHandler", "Outcome", "ReceivedRecord",
+           "dead_letter_topic", "retry_topic", "stub_of", "topics_for"]
 
 log = logging.getLogger(__name__)
 
 # Enough to see what goes wrong and how; the metric schuldenlab_events_handled_total counts every one.
 DEAD_LETTER_LINES_PER_MINUTE = 10
-# A dead-letter topic that cannot be written fails every record the same way: a few lines say so.
-DEAD_LETTER_FAILURE_LINES_PER_MINUTE = 6
-# How long one delivery of a record keeps trying to write its dead letter before it is given back to be
-# delivered again. Well below Kafka's max.poll.interval.ms (5 minutes), past which a consumer that has
-# not asked for records is put out of its group.
-DEAD_LETTER_PATIENCE = 60.0
-# What a stub keeps of the original record besides the dlq_* headers: it must fit where the whole did not.
-STUB_KEY_MAX_BYTES = 1024
-STUB_HEADER_MAX_BYTES = 1024
-STUB_HEADERS_MAX_BYTES = 16 * 1024
-
-# Headers of a stub (a dead letter whose value was dropped), and of a replayed dead letter on a retry topic.
-VALUE_DROPPED = "dlq_value_dropped"
-VALUE_SHA256 = "dlq_value_sha256"
-VALUE_BYTES = "dlq_value_bytes"
-KEY_SHA256 = "dlq_key_sha256"
-HEADERS_DROPPED = "dlq_headers_dropped"
-REPLAY_OF = "dlq_replay_of"
-ORIGINAL_TOPIC = "dlq_original_topic"
-# The headers the consumer adds to every dead letter (servicekit.asyncapi documents them).
-CONSUMER_HEADERS = frozenset({"dlq_error", "dlq_error_type", "dlq_error_field", ORIGINAL_TOPIC,
-                              "dlq_original_partition", "dlq_original_offset", "dlq_consumer_group", "dlq_attempts",
-                              "dlq_failed_at"})
-# Never shorter than this between two attempts at a dead letter, whatever the consumer's backoff settings.
-DEAD_LETTER_MIN_DELAY = 0.1
 
 # How long one delivery of a record waits for a database that is unavailable before the record is given
 # back, to be delivered again (for DEAD_LETTER_PATIENCE's reason); the log says so a few times a minute.
@@ -93,54 +105,31 @@ class ReceivedRecord:
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: dict[str, str]
+class _Readable:
+    """A record read as its event (a replayed one as first read), with the handler of its type."""
 
+    record: ReceivedRecord
+    event: CloudEvent
+    handler: EventHandler
+    payload: BaseModel | None
+    via: str  # how it came, for the log: "" or " (replayed through ...)"
 
-DeadLetterSink = Callable[[DeadLetter], Awaitable[None]]
-
-
-class DeadLetterRefused(Exception):
-    """The dead-letter topic refuses this record itself (too large, invalid): writing it again cannot succeed.
-
-    The sink raises it (it knows the client library's errors); any other error is taken as passing.
-    """
+    @property
+    def where(self) -> str:
+        return f"{self.record.topic}[{self.record.partition}]@{self.record.offset}"
 
 
 class DatabaseOutage(Exception):
     """The database stayed unavailable for DATABASE_PATIENCE seconds; the record is to be delivered again."""
 
 
-class DeadLetterUnavailable(Exception):
-    """The dead letter could not be written for DEAD_LETTER_PATIENCE seconds; the record is to be delivered again."""
+class _HandlerFailed(Exception):
+    """Ends a batch's transaction (rolling it back) when the handler of its `index`-th record raised `cause`."""
 
-
-class Backoff:
-    """Delays doubling from `initial` to `maximum` while failures repeat; a success starts them over."""
-
-    def __init__(self, initial: float, maximum: float) -> None:
-        self._initial = min(initial, maximum)
-        self._maximum = maximum
-        self._next = self._initial
-
-    def next(self) -> float:
-        delay, self._next = self._next, min(self._maximum, self._next * 2)
-        return delay
-
-    def reset(self) -> None:
-        self._next = self._initial
-
-
-def dead_letter_topic(service: str) -> str:
-    return f"{service}.dlq.v1"
-
-
-def retry_topic(service: str) -> str:
-    """Where `schuldenlab dlq replay` sends a service's dead letters: only that service reads it."""
-    return f"{service}.retry.v1"
+    def __init__(self, index: int, cause: Exception) -> None:
+        super().__init__(f"record {index} of the batch failed: {type(cause).__name__}")
+        self.index = index
+        self.cause = cause
 
 
 def topics_for(handlers: Mapping[str, EventHandler]) -> list[str]:
@@ -149,7 +138,7 @@ def topics_for(handlers: Mapping[str, EventHandler]) -> list[str]:
 
 
 class EventConsumer:
-    """Applies consumed events to one service through its handlers, one event per transaction."""
+    """Applies consumed events to one service through its handlers: a fetch together, a failing event alone."""
 
     def __init__(
         self,
@@ -169,23 +158,39 @@ class EventConsumer:
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
         self._topics = frozenset(topics_for(self._handlers))
-        self._dead_letter = dead_letter
         self._max_attempts = max_attempts
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._sleep = sleep
+        self._dead_letters = DeadLetterWriter(service, dead_letter, backoff_initial=backoff_initial,
+                                              backoff_max=backoff_max, sleep=sleep)
         # One line per dead letter, but a producer gone wrong must not flood the log: bounded per service.
         self._dead_letter_log = RateLimitedLog(log, per_window=DEAD_LETTER_LINES_PER_MINUTE, window=60.0)
-        self._dead_letter_failure_log = RateLimitedLog(log, per_window=DEAD_LETTER_FAILURE_LINES_PER_MINUTE,
-                                                       window=60.0)
         self._outage_log = RateLimitedLog(log, per_window=DATABASE_OUTAGE_LINES_PER_MINUTE, window=60.0)
-        # Kept across records and deliveries, so a dead-letter topic that stays unwritable is tried less
-        # and less often; never without a pause, whatever the backoff settings say.
-        self._dead_letter_backoff = Backoff(max(backoff_initial, DEAD_LETTER_MIN_DELAY),
-                                            max(backoff_max, DEAD_LETTER_MIN_DELAY))
 
     async def handle(self, record: ReceivedRecord) -> Outcome:
         """Apply one record; raises DeadLetterUnavailable only when even the dead-letter topic cannot be written."""
+        readable = await self._read(record)
+        return readable if isinstance(readable, Outcome) else await self._attempt(readable)
+
+    async def handle_batch(self, records: Sequence[ReceivedRecord]) -> list[Outcome]:
+        """Apply the records of one fetch in their order, together where they succeed (see the module doc).
+
+        Raises DeadLetterUnavailable or DatabaseOutage when a record can neither be applied nor
+        dead-lettered: what was applied before it stays applied (the inbox makes its redelivery a no-op).
+        """
+        outcomes: list[Outcome | None] = []
+        readable: list[_Readable] = []
+        for record in records:
+            read = await self._read(record)
+            outcomes.append(read if isinstance(read, Outcome) else None)
+            if not isinstance(read, Outcome):
+                readable.append(read)
+        applied = iter(await self._apply_together(readable))
+        return [outcome if outcome is not None else next(applied) for outcome in outcomes]
+
+    async def _read(self, record: ReceivedRecord) -> _Readable | Outcome:
+        """The record as its event; an invalid one goes to the dead-letter topic, one of no handled type is ignored."""
         via = ""
         try:
             if record.topic == retry_topic(self.service):
@@ -198,7 +203,7 @@ class EventConsumer:
             # The contracts check the envelope, including that ce_source names the producer of the
             # record's topic (see from_kafka_record for why the check lives there). A mismatch there
             # is a record someone other than that producer wrote: worth a look, hence WARNING.
-            await self._send_to_dead_letter(record, exc, attempts=0, ce_type="invalid")
+            await self._dead_letters.send(record, exc, attempts=0, ce_type="invalid")
             # The reason names the field and quotes at most an id or header, never the payload's content.
             self._dead_letter_log.log(logging.WARNING, "%s: dead-lettered %s[%s]@%s%s to %s: breaks its contract: %s",
                                       self.service, record.topic, record.partition, record.offset, via,
@@ -207,33 +212,87 @@ class EventConsumer:
         if handler is None:
             self._count(event.type, Outcome.IGNORED)
             return Outcome.IGNORED
+        return _Readable(record, event, handler, payload, via)
 
-        delay = self._backoff_initial
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                outcome = await self._apply_through_outages(handler, payload, event, record)
-                self._count(event.type, outcome)
-                return outcome
-            except DatabaseOutage:
-                raise  # not the event's failure: no attempt counted, no dead letter
-            except Exception as exc:
-                if attempt == self._max_attempts:
-                    await self._send_to_dead_letter(record, exc, attempts=attempt, ce_type=event.type)
+    async def _apply_together(self, items: Sequence[_Readable]) -> list[Outcome]:
+        """Apply `items` in one transaction; a failing handler splits them around its record (module doc)."""
+        if not items:
+            return []
+        try:
+            outcomes = await self._apply_batch(items)
+        except _HandlerFailed as failed:
+            before = await self._apply_together(items[:failed.index])
+            alone = await self._attempt(items[failed.index], failed=failed.cause)
+            return [*before, alone, *await self._apply_together(items[failed.index + 1:])]
+        except Exception as exc:
+            # Not one record's doing (the database unavailable, the transaction over its limit): each record
+            # the one-record way, which tells an outage from an event's own failure and waits the outage out.
+            log.debug("%s: a batch of %d failed as a whole (%s); applying its records one by one", self.service,
+                      len(items), type(exc).__name__, exc_info=exc)
+            return [await self._attempt(item) for item in items]
+        for item, outcome in zip(items, outcomes, strict=True):
+            self._count(item.event.type, outcome)
+        return outcomes
+
+    async def _apply_batch(self, items: Sequence[_Readable]) -> list[Outcome]:
+        """One transaction for all of `items`; raises _HandlerFailed (the transaction rolled back) at the first
+        handler that fails, and lets what says the database is unavailable end the batch as a whole."""
+        async with transaction(self._pool, self._uow_factory) as uow:
+            first_time = await record_processed_many(uow.conn, [
+                InboxEntry(uuid.UUID(item.event.id), item.event.type, item.record.topic, item.record.partition,
+                           item.record.offset) for item in items])
+            outcomes = []
+            for index, item in enumerate(items):
+                event_id = uuid.UUID(item.event.id)
+                if event_id not in first_time:
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                first_time.discard(event_id)  # the same ce_id twice in one fetch: the later one is a duplicate
+                started = time.perf_counter()
+                try:
+                    outcomes.append(await self._apply_effect(uow, item))
+                except Exception as exc:
+                    if db.unavailable(exc):
+                        raise
+                    raise _HandlerFailed(index, exc) from exc
+                metrics.HANDLER_SECONDS.labels(self.service, item.event.type).observe(time.perf_counter() - started)
+        return outcomes
+
+    async def _attempt(self, item: _Readable, *, failed: Exception | None = None) -> Outcome:
+        """The one-record way: its own transaction per attempt, retries with backoff, then the dead-letter topic.
+
+        `failed`: the failure of a first attempt already made (inside a batch).
+        """
+        attempt, delay = (0 if failed is None else 1), self._backoff_initial
+        event = item.event
+        while True:
+            if failed is not None:
+                if attempt >= self._max_attempts:
+                    await self._dead_letters.send(item.record, failed, attempts=attempt, ce_type=event.type)
                     # The error's message may quote the payload: it goes to the dead letter's dlq_error
                     # header (`schuldenlab dlq list`), the traceback to DEBUG; the line names its type.
                     self._dead_letter_log.log(
-                        logging.ERROR, "%s: dead-lettered %s[%s]@%s%s to %s: %s %s failed %d times (%s); "
-                        "`schuldenlab dlq list %s` shows the error", self.service, record.topic, record.partition,
-                        record.offset, via, dead_letter_topic(self.service), event.type, event.id, attempt,
-                        type(exc).__name__, self.service)
-                    log.debug("%s: the last failure of %s", self.service, event.id, exc_info=exc)
+                        logging.ERROR, "%s: dead-lettered %s%s to %s: %s %s failed %d times (%s); "
+                        "`schuldenlab dlq list %s` shows the error", self.service, item.where, item.via,
+                        dead_letter_topic(self.service), event.type, event.id, attempt, type(failed).__name__,
+                        self.service)
+                    log.debug("%s: the last failure of %s", self.service, event.id, exc_info=failed)
                     return Outcome.DEAD_LETTERED
                 log.warning("%s: %s %s failed (attempt %d), retrying: %s",
-                            self.service, event.type, event.id, attempt, type(exc).__name__)
+                            self.service, event.type, event.id, attempt, type(failed).__name__)
                 metrics.EVENTS_HANDLED.labels(self.service, event.type, "retried").inc()
                 await asyncio.sleep(delay)
                 delay = min(self._backoff_max, delay * 2)
-        raise AssertionError("unreachable")
+            attempt += 1
+            try:
+                outcome = await self._apply_through_outages(item)
+            except DatabaseOutage:
+                raise  # not the event's failure: no attempt counted, no dead letter
+            except Exception as exc:
+                failed = exc
+                continue
+            self._count(event.type, outcome)
+            return outcome
 
     def _as_first_read(self, record: ReceivedRecord) -> ReceivedRecord:
         """A replayed record as the one first read: its topic and coordinates, its headers without dlq_*.
@@ -254,25 +313,38 @@ class EventConsumer:
             headers=tuple((name, value) for name, value in record.headers if not name.startswith("dlq_")),
         )
 
-    async def _apply(self, handler: EventHandler, payload: BaseModel | None, event: CloudEvent,
-                     record: ReceivedRecord) -> Outcome:
+    async def _apply_effect(self, uow: UnitOfWork, item: _Readable) -> Outcome:
+        """The event's effect in the caller's transaction, after its inbox row: stale on the feed, else handled."""
+        event, record = item.event, item.record
+        if by_type(event.type).compacted and not await advance_feed_position(
+                uow.conn, topic=record.topic, key=event.subject, as_of=event.time, event_id=event.id):
+            return Outcome.STALE
+        # In the trace of the transaction that produced the event, so what the handler writes to the outbox in
+        # turn carries it on; every line it logs names the event.
+        with logs.bound(event_id=event.id), tracing.consuming(
+                f"{record.topic} process", event.traceparent, event.tracestate,
+                **{"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                   "messaging.message.id": event.id, "messaging.consumer.group.name": self.service}):
+            await item.handler(item.payload, event, uow)
+        return Outcome.PROCESSED
+
+    async def _apply(self, item: _Readable) -> Outcome:
         started = time.perf_counter()
         async with transaction(self._pool, self._uow_factory) as uow:
+            record = item.record
             first_time = await record_processed(
-                uow.conn, event_id=event.id, ce_type=event.type, topic=record.topic,
+                uow.conn, event_id=item.event.id, ce_type=item.event.type, topic=record.topic,
                 partition=record.partition, offset=record.offset,
             )
             if not first_time:
                 return Outcome.DUPLICATE
-            if by_type(event.type).compacted and not await advance_feed_position(
-                    uow.conn, topic=record.topic, key=event.subject, as_of=event.time, event_id=event.id):
-                return Outcome.STALE
-            await handler(payload, event, uow)
-        metrics.HANDLER_SECONDS.labels(self.service, event.type).observe(time.perf_counter() - started)
+            outcome = await self._apply_effect(uow, item)
+            if outcome is not Outcome.PROCESSED:
+                return outcome
+        metrics.HANDLER_SECONDS.labels(self.service, item.event.type).observe(time.perf_counter() - started)
         return Outcome.PROCESSED
 
-    async def _apply_through_outages(self, handler: EventHandler, payload: BaseModel | None, event: CloudEvent,
-                                     record: ReceivedRecord) -> Outcome:
+    async def _apply_through_outages(self, item: _Readable) -> Outcome:
         """`_apply`, waiting with backoff while the database is unavailable (DatabaseOutage past the patience).
 
         An outage is no fault of the event: it costs none of the event's attempts and never dead-letters
@@ -284,119 +356,29 @@ class EventConsumer:
         waited = 0.0
         while True:
             try:
-                outcome = await self._apply(handler, payload, event, record)
+                outcome = await self._apply(item)
             except db.DatabaseUnavailable as exc:
                 why = await db.probe(self._pool)
                 if why is None:
                     raise
                 delay = backoff.next()
-                metrics.EVENTS_HANDLED.labels(self.service, event.type, "database_unavailable").inc()
-                where = f"{record.topic}[{record.partition}]@{record.offset}"
+                metrics.EVENTS_HANDLED.labels(self.service, item.event.type, "database_unavailable").inc()
                 if waited + delay > DATABASE_PATIENCE:
                     self._outage_log.log(logging.WARNING, "%s: the database is still unavailable after %.0f s (%s); "
-                                         "%s will be delivered again", self.service, waited, why, where)
-                    raise DatabaseOutage(f"{where}: {exc.reason}") from exc
+                                         "%s will be delivered again", self.service, waited, why, item.where)
+                    raise DatabaseOutage(f"{item.where}: {exc.reason}") from exc
                 self._outage_log.log(logging.WARNING, "%s: the database is unavailable (%s); %s waits, trying "
-                                     "again in %.1f s", self.service, why, where, delay)
+                                     "again in %.1f s", self.service, why, item.where, delay)
                 await self._sleep(delay)
                 waited += delay
                 continue
             if waited:
                 log.info("%s: the database answers again; %s applied after waiting %.1f s", self.service,
-                         f"{record.topic}[{record.partition}]@{record.offset}", waited)
+                         item.where, waited)
             return outcome
-
-    async def _send_to_dead_letter(self, record: ReceivedRecord, exc: Exception, *,
-                                   attempts: int, ce_type: str) -> None:
-        headers = {name: value.decode("utf-8", "replace") for name, value in record.headers}
-        headers.update({
-            "dlq_error": f"{type(exc).__name__}: {exc}"[:4000],
-            "dlq_error_type": type(exc).__name__,
-            ORIGINAL_TOPIC: record.topic,
-            "dlq_original_partition": str(record.partition),
-            "dlq_original_offset": str(record.offset),
-            "dlq_consumer_group": self.service,
-            "dlq_attempts": str(attempts),
-            "dlq_failed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-        })
-        if isinstance(exc, ContractViolation):
-            headers["dlq_error_field"] = exc.field
-        letter = DeadLetter(dead_letter_topic(self.service), record.key, record.value, headers)
-        await self._write_dead_letter(letter, record, ce_type)
-        self._count(ce_type, Outcome.DEAD_LETTERED)
-
-    async def _write_dead_letter(self, letter: DeadLetter, record: ReceivedRecord, ce_type: str) -> None:
-        """Write the dead letter whole, else as a stub; while neither goes, back off, for DEAD_LETTER_PATIENCE.
-
-        Past that the record is given back (DeadLetterUnavailable), to be delivered again: the
-        partition waits, but never in a loop without pauses, and the log says so a few times a minute.
-        """
-        where = f"{record.topic}[{record.partition}]@{record.offset}"
-        waited = 0.0
-        while True:
-            try:
-                await self._dead_letter(letter)
-            except DeadLetterRefused as exc:
-                if VALUE_DROPPED not in letter.headers:
-                    letter = stub_of(letter, exc)
-                    self._dead_letter_failure_log.log(
-                        logging.WARNING, "%s: %s refuses the dead letter of %s (%s); writing it without its value",
-                        self.service, letter.topic, where, one_line(str(exc)))
-                    continue
-                failure: Exception = exc
-            except Exception as exc:
-                failure = exc
-            else:
-                self._dead_letter_backoff.reset()
-                return
-            metrics.EVENTS_HANDLED.labels(self.service, ce_type, "dead_letter_failed").inc()
-            log.debug("%s: writing the dead letter of %s failed", self.service, where, exc_info=failure)
-            delay = self._dead_letter_backoff.next()
-            if waited + delay > DEAD_LETTER_PATIENCE:
-                self._dead_letter_failure_log.log(
-                    logging.ERROR, "%s: could not write the dead letter of %s to %s for %.0f s (%s); the record "
-                    "will be delivered again", self.service, where, letter.topic, waited, type(failure).__name__)
-                raise DeadLetterUnavailable(f"{where}: {type(failure).__name__}") from failure
-            # The error's type only: a message from the client library may say more than the operator needs.
-            self._dead_letter_failure_log.log(
-                logging.ERROR, "%s: cannot write the dead letter of %s to %s (%s); trying again in %.1f s",
-                self.service, where, letter.topic, type(failure).__name__, delay)
-            await self._sleep(delay)
-            waited += delay
 
     def _count(self, ce_type: str, outcome: Outcome) -> None:
         metrics.EVENTS_HANDLED.labels(self.service, ce_type, outcome.value).inc()
-
-
-def stub_of(letter: DeadLetter, refusal: Exception) -> DeadLetter:
-    """The dead letter without its value, and without any key or original header large enough to matter.
-
-    It keeps every dlq_* header the consumer set (the error and the coordinates: enough to find the
-    original record while its topic keeps it), says why the value was dropped and gives the value's
-    size and SHA-256, so the record can be recognised, yet it can never be too large itself.
-    """
-    headers: dict[str, str] = {}
-    budget, dropped = STUB_HEADERS_MAX_BYTES, 0
-    for name, value in letter.headers.items():
-        size = len(name.encode()) + len(value.encode())
-        if name in CONSUMER_HEADERS:
-            headers[name] = value
-        elif size <= min(STUB_HEADER_MAX_BYTES, budget):
-            headers[name] = value
-            budget -= size
-        else:
-            dropped += 1
-    headers[VALUE_DROPPED] = f"the whole dead letter could not be written ({one_line(str(refusal))}); value dropped"
-    if letter.value is not None:
-        headers[VALUE_SHA256] = hashlib.sha256(letter.value).hexdigest()
-        headers[VALUE_BYTES] = str(len(letter.value))
-    key = letter.key
-    if key is not None and len(key) > STUB_KEY_MAX_BYTES:
-        headers[KEY_SHA256] = hashlib.sha256(key).hexdigest()
-        key = None
-    if dropped:
-        headers[HEADERS_DROPPED] = str(dropped)
-    return DeadLetter(letter.topic, key, None, headers)
 
 
 def _number(text: str | None) -> int:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.openmetrics import exposition as openmetrics
 
 from servicekit.asyncapi import asyncapi_document
 from servicekit.asyncapi_page import PAGE_CONTENT_SECURITY_POLICY, render_asyncapi_page
-from servicekit.metrics import REGISTRY
+from servicekit.metrics import READY, REGISTRY
 from servicekit.openapi import problems
 from servicekit.problems import problem_response
 from servicekit.service import ServiceDefinition, ServiceRuntime
+
+OPENMETRICS = "application/openmetrics-text"
 
 
 def operational_router(definition: ServiceDefinition, runtime: ServiceRuntime) -> APIRouter:
@@ -36,9 +39,17 @@ def operational_router(definition: ServiceDefinition, runtime: ServiceRuntime) -
         return problem_response(request, 503, f"Not ready: {failing}", checks=checks)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response,
-                responses={200: {"description": "The Prometheus text format",
-                                 "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}})
-    async def metrics() -> Response:
+                responses={200: {"description": "The Prometheus text format, or OpenMetrics when Accept asks for it",
+                                 "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}},
+                                             OPENMETRICS: {"schema": {"type": "string"}}}}})
+    async def metrics(request: Request) -> Response:
+        # Readiness as a metric, fresh on each scrape, so an alert rule sees a service that answers /metrics
+        # but not its database or broker (each check bounded, as for /health/ready).
+        for check, state in (await runtime.readiness()).items():
+            READY.labels(definition.name, check).set(1 if state == "ok" else 0)
+        # Prometheus asks for OpenMetrics first when it can take it (exemplars, `_created`, the `# EOF`).
+        if OPENMETRICS in request.headers.get("accept", ""):
+            return Response(openmetrics.generate_latest(REGISTRY), media_type=openmetrics.CONTENT_TYPE_LATEST)
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     @router.get("/asyncapi.json", summary="AsyncAPI 3.0 document of the events")

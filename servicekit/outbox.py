@@ -4,6 +4,13 @@ Why scan for unpublished rows rather than keep a high-water mark: a transaction 
 number 10 may commit after one that took 11; a relay that remembered "published up to 11" would skip
 10 for ever. Scanning `published_at IS NULL` in sequence order publishes every committed row, and
 holding back the later rows of a key whose earlier row failed keeps the order per key.
+
+A pass pipelines: it sends a batch, reads and sends the next while the first is on its way, and marks
+rows published batch by batch as Kafka acknowledges them (on a second connection, while it reads on).
+Rows of different keys go out concurrently; a key's rows go one after the other (a row is sent once
+the key's previous row is acknowledged), so a failed row holds back the rest of its key, also in the
+batches read after it. The value sent is the payload as PostgreSQL keeps it (`payload::text`), not
+decoded and encoded again.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +28,7 @@ import asyncpg
 
 from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, to_kafka_record
 from schuldenlab_contracts.registry import by_type
-from servicekit import db, metrics
+from servicekit import db, metrics, tracing
 from servicekit.db import advisory_lock_key
 from servicekit.loglines import RateLimitedLog
 
@@ -32,8 +39,13 @@ log = logging.getLogger(__name__)
 # a minute say so. Short enough that publishing resumes within seconds of the database coming back.
 DATABASE_BACKOFF_MAX = 5.0
 OUTAGE_LINES_PER_MINUTE = 6
+# Batches read and sent but not yet marked published: the next batch is read and sent while the one before
+# is on its way, yet what a pass holds in memory (and publishes again after a crash) stays bounded.
+BATCHES_IN_FLIGHT = 2
 
-Publish = Callable[[KafkaRecord], Awaitable[None]]
+# Sends a record: returns once the record is handed to the producer (so records go out in the order of
+# the calls), with the broker's acknowledgement to await; or None, when it has waited for that itself.
+Publish = Callable[[KafkaRecord], Awaitable[Awaitable[object] | None]]
 
 
 def channel_name(schema: str) -> str:
@@ -43,10 +55,13 @@ def channel_name(schema: str) -> str:
 async def append(conn: asyncpg.Connection, event: CloudEvent, *, schema: str) -> None:
     """Write `event` to the outbox inside the caller's transaction; the relay is woken on commit."""
     spec = by_type(event.type)
+    # The trace of the work writing it (a request's, or a consumed event's): the relay sends it with the event.
+    traceparent, tracestate = (event.traceparent, event.tracestate) if event.traceparent else tracing.current()
     await conn.execute(
-        """INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        """INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, traceparent, tracestate)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         uuid.UUID(event.id), spec.topic, event.subject, event.type, event.source, event.time, event.data,
+        traceparent, tracestate,
     )
     # NOTIFY is transactional: it is delivered only if and when this transaction commits.
     await conn.execute("SELECT pg_notify($1, '')", channel_name(schema))
@@ -60,20 +75,32 @@ class PendingRow:
     ce_type: str
     ce_source: str
     ce_time: datetime
-    payload: dict | None
+    payload: str | None  # the JSON text as stored; None is a tombstone
     next_attempt_at: datetime | None
+    traceparent: str | None = None
+    tracestate: str | None = None
 
-    def to_event(self) -> CloudEvent:
-        return CloudEvent(
-            id=str(self.event_id), source=self.ce_source, type=self.ce_type,
-            subject=self.key, time=self.ce_time, data=self.payload,
-        )
+    def to_record(self) -> KafkaRecord:
+        """The row's record: the event's headers and key, and the stored JSON text as its value, as it is."""
+        record = to_kafka_record(CloudEvent(id=str(self.event_id), source=self.ce_source, type=self.ce_type,
+                                            subject=self.key, time=self.ce_time, data=None,
+                                            traceparent=self.traceparent, tracestate=self.tracestate))
+        value = None if self.payload is None else self.payload.encode()
+        return KafkaRecord(topic=record.topic, key=record.key, value=value, headers=record.headers)
 
 
-def plan_batch(rows: Sequence[PendingRow], now: datetime) -> OrderedDict[str, list[PendingRow]]:
-    """Group rows by key in sequence order; a key stops at its first row that is still backing off."""
+# What became of one row in a pass: published, or not and why (None: held back behind its key's failed row).
+Sent = tuple[bool, str | None]
+
+
+def plan_batch(rows: Sequence[PendingRow], now: datetime,
+               blocked: set[str] | None = None) -> OrderedDict[str, list[PendingRow]]:
+    """Group rows by key in sequence order; a key stops at its first row that is still backing off.
+
+    `blocked`, kept across the batches of a pass, holds the keys stopped so far (this adds to it).
+    """
     lanes: OrderedDict[str, list[PendingRow]] = OrderedDict()
-    blocked: set[str] = set()
+    blocked = set() if blocked is None else blocked
     for row in rows:
         if row.key in blocked:
             continue
@@ -94,7 +121,8 @@ class OutboxRelay:
         *,
         schema: str,
         poll_interval: float = 1.0,
-        batch_size: int = 200,
+        # Rows per batch: of 200, 500 and 1,000, 500 came closest to raw produce (benchmarks.relay_throughput).
+        batch_size: int = 500,
         dsn: str | None = None,
     ) -> None:
         self._pool = pool
@@ -115,60 +143,128 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One pass: publish what is due; returns how many rows were published."""
-        published = 0
-        while True:
-            count, more = await self._publish_batch()
-            published += count
-            if not more:
-                break
+        async with self._pool.acquire() as conn:
+            # A session lock, held for the whole pass: rows are marked published batch by batch while later
+            # batches are on their way, and no other relay may read them meanwhile. Should the unlock below
+            # not run, asyncpg's pool still releases it with the connection (its reset unlocks them all).
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                return 0  # another replica's relay is publishing this schema
+            try:
+                published = await self._pipeline(conn)
+            finally:
+                if not conn.is_closed():
+                    await conn.fetchval("SELECT pg_advisory_unlock($1)", self._lock_key)
         await self._record_backlog()
         return published
 
-    async def _publish_batch(self) -> tuple[int, bool]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self._lock_key):
-                return 0, False  # another replica's relay is publishing this schema
-            records = await conn.fetch(
-                """SELECT seq, event_id, key, ce_type, ce_source, ce_time, payload, next_attempt_at
-                   FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1""",
-                self._batch_size,
-            )
-            if not records:
-                return 0, False
-            now = await conn.fetchval("SELECT clock_timestamp()")
-            lanes = plan_batch([PendingRow(**dict(r)) for r in records], now)
-            results = await asyncio.gather(*(self._publish_lane(lane) for lane in lanes.values()))
-            done = [seq for ok, _ in results for seq in ok]
-            failed = [item for _, item in results if item is not None]
-            if done:
-                await conn.execute(
-                    "UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY($1::bigint[])", done
+    async def _pipeline(self, conn: asyncpg.Connection) -> int:
+        """Read, send and mark batch after batch, BATCHES_IN_FLIGHT at a time, until a batch is not full."""
+        published, after = 0, 0
+        blocked: set[str] = set()  # keys with a row backing off: nothing after it goes out in this pass
+        latest: dict[str, asyncio.Future[Sent]] = {}  # per key, what became of its latest row sent in this pass
+        in_flight: deque[list[tuple[PendingRow, asyncio.Future[Sent]]]] = deque()
+        # Marking a batch (rewriting its rows) runs on a connection of its own while the next batches are
+        # read and sent; one batch at a time, and always after Kafka acknowledged its rows.
+        marking: asyncio.Task[int] | None = None
+        try:
+            while True:
+                # Each row read once per pass, in sequence order; a row that commits behind a later one is
+                # found by the next pass, which scans from the start again.
+                records = await conn.fetch(
+                    """SELECT seq, event_id, key, ce_type, ce_source, ce_time, payload::text AS payload,
+                              next_attempt_at, traceparent, tracestate
+                       FROM outbox WHERE published_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2""",
+                    after, self._batch_size,
                 )
-            for seq, error in failed:
+                if records:
+                    after = records[-1]["seq"]
+                    now = await conn.fetchval("SELECT clock_timestamp()")
+                    sends = []
+                    for lane in plan_batch([PendingRow(**dict(r)) for r in records], now, blocked).values():
+                        for row in lane:
+                            previous = latest.get(row.key)
+                            if previous is None or (previous.done() and previous.result()[0]):
+                                outcome = await self._send(row)
+                            else:  # behind its key's row still on its way (or failed): a task waits for it
+                                outcome = asyncio.ensure_future(self._send_after(previous, row))
+                            latest[row.key] = outcome
+                            sends.append((row, outcome))
+                    in_flight.append(sends)
+                more = len(records) == self._batch_size
+                while in_flight and (len(in_flight) >= BATCHES_IN_FLIGHT or not more):
+                    sent = [(row, await outcome) for row, outcome in in_flight.popleft()]
+                    if marking is not None:
+                        published += await marking
+                    marking = asyncio.create_task(self._mark(sent))
+                if not more:
+                    if marking is not None:
+                        published += await marking
+                        marking = None
+                    return published
+        finally:
+            # Left by an error: what is still on its way is published again by the next pass (at least once).
+            if marking is not None:
+                marking.cancel()
+            for sends in in_flight:
+                for _, outcome in sends:
+                    if isinstance(outcome, asyncio.Task):
+                        outcome.cancel()
+
+    async def _send(self, row: PendingRow) -> asyncio.Future[Sent]:
+        """Hand the row to the producer now (so in the order of the calls); the future says what became of it."""
+        outcome: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        try:
+            acknowledged = await self._publish(row.to_record())
+        except Exception as exc:
+            outcome.set_result(self._failed(row, exc))
+            return outcome
+        if acknowledged is None:  # a publish that waits for the acknowledgement itself
+            outcome.set_result((True, None))
+            return outcome
+
+        def settle(ack: asyncio.Future) -> None:
+            if outcome.done():
+                return
+            failure = ack.exception() if not ack.cancelled() else asyncio.CancelledError()
+            outcome.set_result((True, None) if failure is None else self._failed(row, failure))
+
+        asyncio.ensure_future(acknowledged).add_done_callback(settle)
+        return outcome
+
+    async def _send_after(self, previous: asyncio.Future[Sent], row: PendingRow) -> Sent:
+        """Send `row` once its key's previous row is published; never after that row failed."""
+        if not (await previous)[0]:
+            return False, None
+        return await (await self._send(row))
+
+    def _failed(self, row: PendingRow, exc: BaseException) -> Sent:
+        log.warning("outbox %s: publishing seq %s failed: %r", self._schema, row.seq, exc)
+        return False, f"{type(exc).__name__}: {exc}"
+
+    async def _mark(self, sent: list[tuple[PendingRow, Sent]]) -> int:
+        """Mark a batch's rows published, and the failed ones for a retry with backoff; returns how many went out."""
+        done, failed = [], []
+        for row, (ok, error) in sent:
+            if ok:
+                done.append(row.seq)
+            elif error is not None:
+                failed.append((row.seq, error[:2000]))
+        async with self._pool.acquire() as conn:
+            if done:
+                await conn.execute("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY($1::bigint[])",
+                                   done)
+            if failed:
                 # Exponential backoff per row: 0.5 s, 1 s, 2 s, ... capped at a minute.
-                await conn.execute(
+                await conn.executemany(
                     """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
                          next_attempt_at = clock_timestamp()
                            + make_interval(secs => least(60, 0.5 * power(2, attempts)))
                        WHERE seq = $1""",
-                    seq, error[:2000],
+                    failed,
                 )
-            metrics.OUTBOX_PUBLISHED.labels(self._schema).inc(len(done))
-            metrics.OUTBOX_FAILURES.labels(self._schema).inc(len(failed))
-            # Go round again only when the batch was full and everything went out.
-            return len(done), len(records) == self._batch_size and not failed
-
-    async def _publish_lane(self, lane: list[PendingRow]) -> tuple[list[int], tuple[int, str] | None]:
-        """Publish one key's rows strictly one after another; stop at the first failure."""
-        done: list[int] = []
-        for row in lane:
-            try:
-                await self._publish(to_kafka_record(row.to_event()))
-            except Exception as exc:
-                log.warning("outbox %s: publishing seq %s failed: %r", self._schema, row.seq, exc)
-                return done, (row.seq, f"{type(exc).__name__}: {exc}")
-            done.append(row.seq)
-        return done, None
+        metrics.OUTBOX_PUBLISHED.labels(self._schema).inc(len(done))
+        metrics.OUTBOX_FAILURES.labels(self._schema).inc(len(failed))
+        return len(done)
 
     async def _record_backlog(self) -> None:
         async with self._pool.acquire() as conn:

@@ -11,18 +11,13 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.config import STARTUP_FAILURE
 
+from servicekit import logs
 from servicekit.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
 # Requests in flight get this long to finish at a stop; then the runtime stops (servicekit.service.STOP_BUDGET).
 REQUESTS_STOP_SECONDS = 3
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiokafka is chatty at INFO about every rebalance step; warnings are what operators need.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def listening_socket(settings: Settings, service: str) -> socket.socket:
@@ -59,8 +54,14 @@ def _why_not_bound(exc: OSError | OverflowError, host: str, port: int, variable:
 
 def serve(app: FastAPI, listener: socket.socket, *, log_level: str = "INFO") -> None:
     """Run on `listener` until SIGINT/SIGTERM; uvicorn then runs the lifespan shutdown (broker, relay, pool)."""
-    configure_logging(log_level)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level.lower(), access_log=False,
+    runtime = app.state.runtime
+    logs.configure(runtime.definition.name, level=log_level, log_format=logs.log_format(runtime.settings))
+    # uvloop and httptools (uvicorn[standard]) by name, not uvicorn's "auto": an installation without them
+    # fails at the start instead of quietly serving on the slower pure-Python loop and parser.
+    # log_config=None: uvicorn installs no handler or formatter of its own, so its lines reach the one handler
+    # servicekit.logs put on the root; its access log stays off (servicekit.access writes the one line).
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level.lower(), log_config=None, access_log=False,
+                                           loop="uvloop", http="httptools",
                                            timeout_graceful_shutdown=REQUESTS_STOP_SECONDS))
     host, port = listener.getsockname()[:2]
     log.info("serving on http://%s:%s", host, port)

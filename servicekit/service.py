@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 import asyncpg
 from fastapi import APIRouter, Depends, FastAPI, Request
 
-from servicekit import db
+from servicekit import db, retention
+from servicekit.access import AccessLog
 from servicekit.bodylimit import BodyLimit, max_body_bytes
-from servicekit.broker import Publishers, bind_consumer, create_broker
+from servicekit.broker import ConsumerBatching, Publishers, bind_consumer, create_broker
 from servicekit.config import Settings
 from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
 from servicekit.idempotency import install_idempotency_keys
@@ -50,6 +51,8 @@ class ServiceDefinition:
     # Reads the service's own settings once at start, raising ConfigError (one line naming the variable)
     # on a bad one, so a mistake stops the service instead of failing its first request or worker.
     check_settings: Callable[[Settings], object] | None = None
+    # Rows of the service's own tables let go of once old (servicekit.retention), besides the outbox and inbox.
+    purges: Sequence[retention.Purge] = ()
     # PostgreSQL extensions its migrations use: the administrator installs them (`schuldenlab migrate`, `up`)
     # before the service's own role migrates, since that role may not.
     extensions: Sequence[str] = ()
@@ -65,6 +68,8 @@ class ServiceRuntime:
         self.settings = settings = settings.for_service(definition.name)
         if definition.check_settings is not None:
             definition.check_settings(settings)
+        # Read now for the same reason: a bad retention setting stops the service here, in one line naming it.
+        self.retention = retention.plan(settings, definition.name, definition.purges)
         self.schema = definition.name
         self.dsn = settings.require_database_url()
         self.database_limits = db.DatabaseLimits.from_settings(settings)
@@ -73,7 +78,8 @@ class ServiceRuntime:
         # Bound now so AsyncAPI documents it; the consumer itself needs the pool, made in start().
         bind_consumer(self.broker, definition.name, topics_for(definition.handlers), self._handle,
                       session_timeout_ms=settings.kafka_session_timeout_ms,
-                      fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms)
+                      fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+                      batching=ConsumerBatching.from_settings(settings))
         self._pool: asyncpg.Pool | None = None
         self._consumer: EventConsumer | None = None
         self._relay: OutboxRelay | None = None
@@ -86,10 +92,10 @@ class ServiceRuntime:
             raise RuntimeError(f"{self.schema}: the runtime has not started")
         return self._pool
 
-    async def _handle(self, record: ReceivedRecord) -> object:
+    async def _handle(self, records: Sequence[ReceivedRecord]) -> object:
         if self._consumer is None:
             raise RuntimeError(f"{self.schema}: a message arrived before the runtime started")
-        return await self._consumer.handle(record)
+        return await self._consumer.handle_batch(records)
 
     def transaction(self):
         """`async with runtime.transaction() as uow:` commits on success, rolls back on error."""
@@ -112,6 +118,7 @@ class ServiceRuntime:
                                   poll_interval=self.settings.outbox_poll_interval, dsn=self.dsn)
         await self.broker.start()
         self._relay_task = self._spawn(self._relay.run(), "outbox-relay")
+        self._spawn(retention.RetentionJob(self._pool, self.schema, self.retention).run(), "retention")
         for job in self.definition.background:
             self._spawn(job(self), job.__name__)
 
@@ -216,12 +223,17 @@ def create_app(definition: ServiceDefinition, settings: Settings) -> FastAPI:
     app.state.runtime = runtime
     app.state.signing_key = settings.signing_key(create=True)
     install_problem_handlers(app, definition.error_statuses)
-    # Each add_middleware wraps what was added before, so UnexpectedErrors is the outermost: an error
-    # anywhere, the body limit's included, still answers a problem. Both run before routing, so the body
-    # limit holds before authentication and before any parsing.
+    # Each add_middleware wraps what was added before, so UnexpectedErrors is the outermost of the request
+    # guards: an error anywhere, the body limit's included, still answers a problem. They run before routing,
+    # so the body limit holds before authentication and before any parsing.
     install_idempotency_keys(app, runtime)  # innermost of the three: the body limit holds before it reads a body
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes(runtime.settings, definition.name))
     app.add_middleware(UnexpectedErrors)
+    # Around even UnexpectedErrors: the access log and HTTP metrics see the status actually sent (that
+    # middleware's 500 included), and the request id is bound for every line logged inside, its error line
+    # too. It only observes and raises nothing of its own, so being outside UnexpectedErrors costs nothing:
+    # whatever the app raises still becomes a problem inside it.
+    app.add_middleware(AccessLog, service=definition.name)
     app.include_router(operational_router(definition, runtime))
     for router in definition.routers:
         app.include_router(router)

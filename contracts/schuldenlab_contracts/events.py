@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -23,8 +25,13 @@ __all__ = [
     "ContractModel",
     "Criteria",
     "CriterionVerdict",
+    "EvidenceLevel",
+    "ImpactRecorded",
     "ImpactTotals",
+    "ImplementationStage",
+    "ImplementationStageChanged",
     "ImplementationStarted",
+    "ImplementationStatus",
     "LabFormed",
     "Origin",
     "PartnerJoined",
@@ -35,6 +42,10 @@ __all__ = [
     "ProjectHandedOver",
     "ProjectPartner",
     "ProjectSubmitted",
+    "Rating",
+    "RatingStatus",
+    "ReassessmentDue",
+    "ReassessmentReason",
     "Verdict",
 ]
 
@@ -78,6 +89,32 @@ class Verdict(StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
+# --- evidence level and rating validity (SPEC 5.2) -------------------------------------------------
+
+
+class EvidenceLevel(StrEnum):
+    """How strong the evidence is that a project works ("bewijsniveau")."""
+
+    PRACTICE_BASED = "practice_based"  # runs in production with positive, visible results
+    EVALUATED = "evaluated"  # a process or outcome evaluation exists
+    EFFECTIVE = "effective"  # a study with a comparison shows the effect
+
+
+class RatingStatus(StrEnum):
+    """Where a proven rating stands in its validity."""
+
+    CURRENT = "current"
+    REASSESSMENT_DUE = "reassessment_due"
+    EXPIRED = "expired"
+
+
+class ReassessmentReason(StrEnum):
+    """Why a re-assessment round opened: the rating runs out soon, or the board asked."""
+
+    EXPIRY = "expiry"
+    REQUESTED = "requested"
+
+
 # --- constrained scalar types --------------------------------------------------------------------
 
 
@@ -107,6 +144,11 @@ def _unique_phases(phases: list[Phase]) -> list[Phase]:
         seen.add(phase)
     return phases
 
+
+# Exact euros (never a float): JSON numbers or strings in, strings out ("1250.50").
+Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
+# A ratio such as benefit per euro, exact to four decimals.
+Ratio = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
 
 # The pattern only documents the non-blank rule in the JSON Schema; _not_blank enforces it.
 _NON_BLANK = Field(json_schema_extra={"pattern": r"\S"})
@@ -196,6 +238,33 @@ class ImpactTotals(ContractModel):
 
     households_reached: Count = Field(description="Households the project reached.")
     households_debt_free: Count = Field(description="Households that became free of debt.")
+    # --- outcomes and costs (SPEC 5.3): optional, absent (null) when no measurement reported them ---
+    households_stabilised: Count | None = Field(
+        default=None, description="Households whose debt situation was stabilised (periods that reported it)."
+    )
+    repeat_cases: Count | None = Field(
+        default=None, description="Households that came back with new debts (periods that reported it)."
+    )
+    cost_eur: Money | None = Field(
+        default=None, description="What the implementation cost, over the periods that reported a cost."
+    )
+    benefit_eur: Money | None = Field(
+        default=None, description="Estimated societal benefit, over the periods that reported one."
+    )
+    cost_per_household_reached_eur: Money | None = Field(
+        default=None,
+        description="Cost / households reached over the periods that reported a cost; null when none "
+        "was reached (never infinite).",
+    )
+    cost_per_household_debt_free_eur: Money | None = Field(
+        default=None,
+        description="Cost / households debt-free over the periods that reported a cost; null when none "
+        "became debt-free.",
+    )
+    benefit_per_euro: Ratio | None = Field(
+        default=None,
+        description="Benefit / cost over the periods that reported both; null when they cost nothing.",
+    )
 
     @model_validator(mode="after")
     def _debt_free_were_reached(self) -> ImpactTotals:
@@ -204,6 +273,12 @@ class ImpactTotals(ContractModel):
             raise ValueError(
                 "households_debt_free must not exceed households_reached "
                 f"({self.households_debt_free} > {self.households_reached})"
+            )
+        stabilised = self.households_stabilised
+        if stabilised is not None and stabilised > self.households_reached:
+            raise ValueError(
+                "households_stabilised must not exceed households_reached "
+                f"({stabilised} > {self.households_reached})"
             )
         return self
 
@@ -265,6 +340,14 @@ class ProjectAssessed(ContractModel):
         description="The board's written reason for deciding 'proven' against the reviews' majority; "
         "absent when the reviews carried the verdict.",
     )
+    evidence_level: EvidenceLevel | None = Field(
+        default=None,
+        description="For 'proven': how strong the evidence is (practice_based unless the board said more); "
+        "absent for other verdicts and in events from before evidence levels.",
+    )
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="For 'proven': when the rating runs out unless a re-assessment renews it."
+    )
 
 
 class LabFormed(ContractModel):
@@ -321,6 +404,165 @@ class ProjectHandedOver(ContractModel):
     handed_over_at: AwareDatetime = Field(description="When it was handed over.")
 
 
+# --- implementation stages, stopping, and outcomes (SPEC 5.3) --------------------------------------
+
+
+class ImplementationStage(StrEnum):
+    """How far a lab has come implementing a project (the implementation-science stages)."""
+
+    EXPLORATION = "exploration"
+    INSTALLATION = "installation"
+    INITIAL_IMPLEMENTATION = "initial_implementation"
+    FULL_IMPLEMENTATION = "full_implementation"
+    SUSTAINMENT = "sustainment"  # after the handover to regular operations
+
+
+class ImplementationStatus(StrEnum):
+    """Whether an implementation is under way, paused, stopped (closed) or handed over (closed)."""
+
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    HANDED_OVER = "handed_over"
+
+
+class ImplementationStageChanged(ContractModel):
+    """An implementation's stage or status changed: a stage set, paused, resumed, stopped, started or handed over."""
+
+    lab_id: uuid.UUID = Field(description="Id of the lab (the aggregate id).")
+    implementation_id: uuid.UUID = Field(description="Id of the implementation.")
+    project_id: uuid.UUID = Field(description="Id of the catalogue project.")
+    municipalities: list[Label] = Field(
+        default_factory=list, max_length=100, description="Municipalities where it is implemented."
+    )
+    stage: ImplementationStage = Field(description="The stage after the change.")
+    status: ImplementationStatus = Field(description="The status after the change.")
+    reason: Text | None = Field(
+        default=None,
+        description="Why: the reason of a pause, resumption or stop, or the note of a stage change "
+        "(required for a step back); absent otherwise.",
+    )
+    changed_at: AwareDatetime = Field(description="When it changed.")
+
+
+class ImpactRecorded(ContractModel):
+    """A lab recorded one impact measurement of an implementation over a period (both dates included)."""
+
+    lab_id: uuid.UUID = Field(description="Id of the lab (the aggregate id).")
+    implementation_id: uuid.UUID = Field(description="Id of the implementation measured.")
+    project_id: uuid.UUID = Field(description="Id of the catalogue project.")
+    municipalities: list[Label] = Field(
+        min_length=1, max_length=100, description="Municipalities where it is implemented."
+    )
+    measurement_id: uuid.UUID | None = Field(default=None, description="Id of the measurement.")
+    period_start: date = Field(description="First day of the period measured.")
+    period_end: date = Field(description="Last day of the period measured (included).")
+    households_reached: Count = Field(description="Households reached in the period.")
+    households_debt_free: Count = Field(description="Households that became debt-free in the period.")
+    households_stabilised: Count | None = Field(
+        default=None, description="Households whose debt situation was stabilised in the period."
+    )
+    median_days_to_stabilisation: Count | None = Field(
+        default=None, description="Median days from intake to a stable situation, of those stabilised."
+    )
+    repeat_cases: Count | None = Field(
+        default=None, description="Households that came back with new debts in the period."
+    )
+    cost_eur: Money | None = Field(default=None, description="What the period cost, in exact euros.")
+    benefit_eur: Money | None = Field(
+        default=None, description="Estimated societal benefit of the period, in exact euros."
+    )
+    recorded_at: AwareDatetime = Field(description="When the measurement was recorded.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ImpactRecorded:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end must not be before period_start")
+        reached = self.households_reached
+        for name in ("households_debt_free", "households_stabilised"):
+            value = getattr(self, name)
+            if value is not None and value > reached:
+                raise ValueError(f"{name} must not exceed households_reached ({value} > {reached})")
+        return self
+
+
+class ReassessmentDue(ContractModel):
+    """A proven project's rating runs out soon, or the board asked: a re-assessment round opened."""
+
+    project_id: uuid.UUID = Field(description="Id of the project (the aggregate id).")
+    assessment_id: uuid.UUID = Field(description="Id of the re-assessment round that opened.")
+    revision: Revision = Field(description="The revision of the dossier the round assesses.")
+    valid_until: AwareDatetime = Field(description="When the current rating runs out.")
+    reason: ReassessmentReason = Field(description="'expiry' (notice before the end) or 'requested' (the board).")
+    opened_at: AwareDatetime = Field(description="When the round opened.")
+
+
+class Rating(ContractModel):
+    """A listed project's rating: its evidence level and how long it holds."""
+
+    evidence_level: EvidenceLevel = Field(description="How strong the evidence is that it works.")
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="When the rating runs out; absent for ratings from before validity."
+    )
+    status: RatingStatus = Field(description="current, reassessment_due or expired.")
+
+
+class StageCounts(ContractModel):
+    """How many implementations are at each stage (stopped ones aside)."""
+
+    exploration: Count = Field(default=0, description="Implementations exploring the project.")
+    installation: Count = Field(default=0, description="Implementations preparing it.")
+    initial_implementation: Count = Field(default=0, description="Implementations in their first use of it.")
+    full_implementation: Count = Field(default=0, description="Implementations running it fully.")
+    sustainment: Count = Field(default=0, description="Implementations handed over to regular operations.")
+
+
+class StoppedImplementation(ContractModel):
+    """An implementation a lab stopped: kept visible with its reason, a lesson for the next municipality."""
+
+    implementation_id: uuid.UUID = Field(description="Id of the implementation.")
+    lab_id: uuid.UUID = Field(description="The lab that stopped it.")
+    municipalities: list[Label] = Field(default_factory=list, max_length=100, description="Where it was implemented.")
+    stage: ImplementationStage = Field(description="The stage it had reached.")
+    reason: Text | None = Field(default=None, description="Why it was stopped.")
+    stopped_at: AwareDatetime | None = Field(default=None, description="When it was stopped.")
+
+
+class Adoption(ContractModel):
+    """Where a project is being adopted and how far (SPEC 5.3)."""
+
+    implementations: Count = Field(description="Implementations not stopped (running, paused or handed over).")
+    stages: StageCounts = Field(description="Implementations not stopped, per stage.")
+    paused: Count = Field(description="Implementations paused now.")
+    handed_over: Count = Field(description="Implementations handed over to regular operations.")
+    stopped: list[StoppedImplementation] = Field(description="Implementations stopped, with their reasons.")
+    municipalities: list[Label] = Field(
+        description="Municipalities of the implementations not stopped (stopped ones name theirs)."
+    )
+
+
+class PooledOutcomes(ContractModel):
+    """Outcomes pooled over every implementation (site) that reported a measurement (SPEC 5.3)."""
+
+    sites_reporting: Count = Field(description="Implementations with at least one measurement.")
+    households_reached: Count = Field(description="Households reached, summed over every measurement.")
+    households_stabilised: Count | None = Field(
+        default=None, description="Households stabilised, summed over the measurements that reported it."
+    )
+    households_debt_free: Count = Field(description="Households debt-free, summed over every measurement.")
+    cost_per_debt_free_household_eur: Money | None = Field(
+        default=None,
+        description="Median over sites of each site's cost / households debt-free (periods with a cost); absent "
+        "when no site has the figure (a zero denominator gives none).",
+    )
+    benefit_per_euro: Ratio | None = Field(
+        default=None,
+        description="Median over sites that gave benefits of each site's benefit / cost (periods with both); "
+        "absent when none has the figure.",
+    )
+
+
 class CatalogueProject(_ProjectDossier):
     """The public state of one proven project in the catalogue (the compacted catalogue feed)."""
 
@@ -341,3 +583,12 @@ class CatalogueProject(_ProjectDossier):
         description="Municipalities where it runs or is being implemented."
     )
     updated_at: AwareDatetime = Field(description="When this record last changed.")
+    rating: Rating | None = Field(
+        default=None, description="The rating (SPEC 5.2); absent for projects decided before evidence levels."
+    )
+    adoption: Adoption | None = Field(
+        default=None, description="Implementations per stage, paused, stopped with reasons, handed over (SPEC 5.3)."
+    )
+    outcomes: PooledOutcomes | None = Field(
+        default=None, description="Outcomes pooled over the sites that reported; absent before any did (SPEC 5.3)."
+    )

@@ -8,28 +8,42 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
 
 from .cloudevents import CloudEvent, new_event, tombstone
 from .events import (
+    Adoption,
     Availability,
     CatalogueProject,
     Criteria,
     CriterionVerdict,
+    EvidenceLevel,
+    ImpactRecorded,
     ImpactTotals,
+    ImplementationStage,
+    ImplementationStageChanged,
     ImplementationStarted,
+    ImplementationStatus,
     LabFormed,
     Origin,
     PartnerJoined,
     PartnerKind,
     Phase,
+    PooledOutcomes,
     PortfolioFit,
     ProjectAssessed,
     ProjectHandedOver,
     ProjectPartner,
     ProjectSubmitted,
+    Rating,
+    RatingStatus,
+    ReassessmentDue,
+    ReassessmentReason,
+    StageCounts,
+    StoppedImplementation,
     Verdict,
 )
 from .registry import by_type
@@ -48,6 +62,9 @@ STARTED_AT = datetime(2025, 5, 12, 8, 0, tzinfo=UTC)
 HANDED_OVER_AT = datetime(2026, 5, 11, 15, 0, tzinfo=UTC)
 EVENT_TIME = datetime(2026, 5, 11, 15, 0, 1, tzinfo=UTC)
 TOMBSTONE_TIME = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+VALID_UNTIL = datetime(2028, 3, 23, 14, 30, tzinfo=UTC)  # 1095 days after DECIDED_AT
+REASSESSMENT_ID = uuid.UUID("5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c06")
+REASSESSMENT_OPENED_AT = datetime(2027, 12, 23, 14, 30, tzinfo=UTC)  # 90 days before VALID_UNTIL
 
 _DOSSIER = {
     "project_id": PROJECT_ID,
@@ -79,7 +96,39 @@ def _met(notes: str) -> CriterionVerdict:
     return CriterionVerdict(met=True, notes=notes)
 
 
+STAGE_CHANGED_AT = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+IMPACT_RECORDED_AT = datetime(2026, 1, 8, 11, 0, tzinfo=UTC)
+MEASUREMENT_ID = uuid.UUID("8d9e0f1a-2b3c-4d4e-85f6-a7b8c9d0e106")
+
 _BUILDERS: dict[type[BaseModel], Callable[[], BaseModel]] = {
+    # --- implementation stages, stopping, and outcomes (SPEC 5.3) ---
+    ImplementationStageChanged: lambda: ImplementationStageChanged(
+        lab_id=LAB_ID,
+        implementation_id=IMPLEMENTATION_ID,
+        project_id=PROJECT_ID,
+        municipalities=["Vlaardingen", "Schiedam"],
+        stage=ImplementationStage.INITIAL_IMPLEMENTATION,
+        status=ImplementationStatus.RUNNING,
+        reason="First households referred by the district teams.",
+        changed_at=STAGE_CHANGED_AT,
+    ),
+    ImpactRecorded: lambda: ImpactRecorded(
+        lab_id=LAB_ID,
+        implementation_id=IMPLEMENTATION_ID,
+        project_id=PROJECT_ID,
+        municipalities=["Vlaardingen", "Schiedam"],
+        measurement_id=MEASUREMENT_ID,
+        period_start=date(2025, 7, 1),
+        period_end=date(2025, 12, 31),
+        households_reached=64,
+        households_debt_free=22,
+        households_stabilised=47,
+        median_days_to_stabilisation=38,
+        repeat_cases=2,
+        cost_eur=Decimal("51200.00"),
+        benefit_eur=Decimal("133500.00"),
+        recorded_at=IMPACT_RECORDED_AT,
+    ),
     ProjectSubmitted: lambda: ProjectSubmitted(**_DOSSIER, submitted_at=SUBMITTED_AT),
     ProjectAssessed: lambda: ProjectAssessed(
         project_id=PROJECT_ID,
@@ -98,6 +147,8 @@ _BUILDERS: dict[type[BaseModel], Callable[[], BaseModel]] = {
         ),
         rationale="Meets all three criteria and adds an approach for young people to the portfolio.",
         decided_at=DECIDED_AT,
+        evidence_level=EvidenceLevel.EVALUATED,
+        valid_until=VALID_UNTIL,
     ),
     LabFormed: lambda: LabFormed(
         lab_id=LAB_ID,
@@ -130,7 +181,17 @@ _BUILDERS: dict[type[BaseModel], Callable[[], BaseModel]] = {
         project_id=PROJECT_ID,
         handed_over_to=["Gemeente Vlaardingen", "Gemeente Schiedam"],
         regular_operations="Part of the municipalities' regular debt assistance from June 2026.",
-        impact=ImpactTotals(households_reached=120, households_debt_free=41),
+        impact=ImpactTotals(
+            households_reached=120,
+            households_debt_free=41,
+            households_stabilised=87,
+            repeat_cases=4,
+            cost_eur=Decimal("96000.00"),
+            benefit_eur=Decimal("251000.00"),
+            cost_per_household_reached_eur=Decimal("800.00"),
+            cost_per_household_debt_free_eur=Decimal("2341.46"),
+            benefit_per_euro=Decimal("2.6146"),
+        ),
         handed_over_at=HANDED_OVER_AT,
     ),
     CatalogueProject: lambda: CatalogueProject(
@@ -143,6 +204,28 @@ _BUILDERS: dict[type[BaseModel], Callable[[], BaseModel]] = {
         handovers=0,
         municipalities=["Den Haag", "Vlaardingen", "Schiedam"],
         updated_at=STARTED_AT,
+        rating=Rating(evidence_level=EvidenceLevel.EVALUATED, valid_until=VALID_UNTIL, status=RatingStatus.CURRENT),
+        adoption=Adoption(
+            implementations=1, stages=StageCounts(initial_implementation=1), paused=0, handed_over=0,
+            stopped=[StoppedImplementation(
+                implementation_id=uuid.UUID("8d9e0f1a-2b3c-4d5e-8f70-8192a3b4c5d6"), lab_id=LAB_ID,
+                municipalities=["Schiedam"], stage=ImplementationStage.INSTALLATION,
+                reason="The housing partner withdrew its data.", stopped_at=STARTED_AT)],
+            municipalities=["Vlaardingen"],
+        ),
+        outcomes=PooledOutcomes(
+            sites_reporting=2, households_reached=160, households_stabilised=120, households_debt_free=72,
+            cost_per_debt_free_household_eur=Decimal("2341.46"), benefit_per_euro=Decimal("2.6146"),
+        ),
+    ),
+    # --- evidence level and rating validity (SPEC 5.2) ---
+    ReassessmentDue: lambda: ReassessmentDue(
+        project_id=PROJECT_ID,
+        assessment_id=REASSESSMENT_ID,
+        revision=1,
+        valid_until=VALID_UNTIL,
+        reason=ReassessmentReason.EXPIRY,
+        opened_at=REASSESSMENT_OPENED_AT,
     ),
 }
 

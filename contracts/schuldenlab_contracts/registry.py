@@ -8,12 +8,15 @@ from pydantic import BaseModel
 
 from .events import (
     CatalogueProject,
+    ImpactRecorded,
+    ImplementationStageChanged,
     ImplementationStarted,
     LabFormed,
     PartnerJoined,
     ProjectAssessed,
     ProjectHandedOver,
     ProjectSubmitted,
+    ReassessmentDue,
 )
 
 __all__ = [
@@ -114,6 +117,35 @@ EVENTS: tuple[EventSpec, ...] = (
         key_field="project_id",
         source="catalogue",
         compacted=True,
+    ),
+    # --- evidence level and rating validity (SPEC 5.2) ---
+    EventSpec(
+        name="ReassessmentDue",
+        topic="assessment.reassessment-due.v1",
+        ce_type="nl.schuldenlab.project.reassessment-due.v1",
+        model=ReassessmentDue,
+        key_field="project_id",
+        source="assessment",
+    ),
+)
+
+# --- implementation stages, stopping, and outcomes (SPEC 5.3) ---
+EVENTS += (
+    EventSpec(
+        name="ImplementationStageChanged",
+        topic="partnering.implementation-stage-changed.v1",
+        ce_type="nl.schuldenlab.project.implementation-stage-changed.v1",
+        model=ImplementationStageChanged,
+        key_field="lab_id",
+        source="partnering",
+    ),
+    EventSpec(
+        name="ImpactRecorded",
+        topic="partnering.impact-recorded.v1",
+        ce_type="nl.schuldenlab.project.impact-recorded.v1",
+        model=ImpactRecorded,
+        key_field="lab_id",
+        source="partnering",
     ),
 )
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from assessment.adapters.uow import PostgresAssessmentUnitOfWork
+from assessment.config import RatingSettings
 from assessment.domain.errors import AssessmentConflict, AssessmentNotFound
 from assessment.entrypoints.http import router
 from assessment.entrypoints.messages import HANDLERS
+from assessment.entrypoints.scheduler import open_reassessments
 from servicekit.service import ServiceDefinition
 
 
@@ -18,4 +20,6 @@ def definition() -> ServiceDefinition:
         routers=[router],
         handlers=HANDLERS,
         error_statuses={AssessmentNotFound: 404, AssessmentConflict: 409},
+        background=[open_reassessments],
+        check_settings=RatingSettings.from_settings,
     )

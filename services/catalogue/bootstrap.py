@@ -11,6 +11,7 @@ from catalogue.domain.errors import (
     UnknownLab,
 )
 from catalogue.entrypoints import web
+from catalogue.entrypoints.expiry import check_interval, publish_expired_ratings
 from catalogue.entrypoints.http import router
 from catalogue.entrypoints.limits import SUBMISSIONS_LIMIT
 from catalogue.entrypoints.messages import HANDLERS
@@ -23,6 +24,7 @@ def check_settings(settings: Settings) -> None:
     """The submission limit's and the website's settings, read once at start: a bad one stops it, named."""
     SUBMISSIONS_LIMIT.check_settings(settings, "catalogue")
     adoption_contact(settings)
+    check_interval(settings)
 
 
 def definition() -> ServiceDefinition:
@@ -37,4 +39,5 @@ def definition() -> ServiceDefinition:
         error_statuses={ProjectNotFound: 404, CatalogueConflict: 409, UnknownLab: 422,
                         SubmitterKeyMissing: 401, SubmitterKeyRejected: 403},
         check_settings=check_settings,
+        background=[publish_expired_ratings],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from notifications.adapters.retention import PURGES
 from notifications.adapters.secrets import SecretKeys
 from notifications.adapters.uow import PostgresNotificationsUnitOfWork
 from notifications.config import WebhookSettings
@@ -35,4 +36,5 @@ def definition() -> ServiceDefinition:
         error_statuses={NotFound: 404, DeliveryConflict: 409},
         background=[deliver_webhooks],
         check_settings=check_settings,
+        purges=PURGES,
     )

@@ -68,6 +68,31 @@ SPEC_TABLE = {
         "catalogue",
     ),
 }
+# SPEC 5.3: implementation stages, stopping, and outcomes.
+SPEC_TABLE |= {
+    "ImplementationStageChanged": (
+        "partnering.implementation-stage-changed.v1",
+        "nl.schuldenlab.project.implementation-stage-changed.v1",
+        "lab_id",
+        "partnering",
+    ),
+    "ImpactRecorded": (
+        "partnering.impact-recorded.v1",
+        "nl.schuldenlab.project.impact-recorded.v1",
+        "lab_id",
+        "partnering",
+    ),
+}
+
+# SPEC 5.2: evidence level and a rating that lasts a set time.
+SPEC_TABLE |= {
+    "ReassessmentDue": (
+        "assessment.reassessment-due.v1",
+        "nl.schuldenlab.project.reassessment-due.v1",
+        "project_id",
+        "assessment",
+    ),
+}
 
 
 def test_registry_matches_the_event_table_of_the_spec():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -18,7 +19,7 @@ import pytest
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab_contracts.cloudevents import new_event, to_kafka_record
 from schuldenlab_contracts.events import Criteria, CriterionVerdict, PortfolioFit, ProjectAssessed
-from tests.support.harness import TEST_SIGNING_KEY, eventually
+from tests.support.harness import TEST_SIGNING_KEY, eventually, own_role
 from tests.support.kafka import produce, read_topic
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +34,9 @@ def _free_port() -> int:
 @pytest.fixture
 def catalogue_process(fresh_database: str, fresh_kafka: str, tmp_path: Path):
     port = _free_port()
-    env = {**os.environ, "SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": fresh_database,
+    # A role of its own, as `schuldenlab run` insists (it refuses a superuser's login).
+    own = asyncio.run(own_role(fresh_database, "catalogue"))
+    env = {**os.environ, "SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": own,
            "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": fresh_kafka, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
            "SCHULDENLAB_JWT_SECRET": TEST_SIGNING_KEY, "SCHULDENLAB_CATALOGUE_PORT": str(port),
            "SCHULDENLAB_OUTBOX_POLL_INTERVAL": "0.5"}

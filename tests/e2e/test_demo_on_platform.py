@@ -67,6 +67,9 @@ def test_the_demo_walks_every_service_and_the_integrator_receives_signed_webhook
         assert {p["name"] for p in catalogue} >= {p["name"] for p in KNOWN_PROJECTS}
         adopted = [p for p in catalogue if p["handovers"] >= 1]
         assert adopted and {"Schiedam", "Vlaardingen", "Maassluis"} <= set(adopted[0]["municipalities"])
+        ratings = [p["rating"] for p in catalogue if p.get("rating")]  # SPEC 5.2: levels, one re-assessment
+        assert {r["evidence_level"] for r in ratings} == {"practice_based", "evaluated", "effective"}
+        assert [r["status"] for r in ratings].count("reassessment_due") == 1
 
         wait_for(lambda: receiver.types() >= EVENT_TYPES, timeout=30)
     finally:

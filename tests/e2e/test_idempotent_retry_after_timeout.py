@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.integration.catalogue.catalogue_support import dossier
-from tests.support.harness import TEST_SIGNING_KEY
+from tests.support.harness import TEST_SIGNING_KEY, own_role
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,9 @@ def _free_port() -> int:
 def catalogue_url(fresh_database: str, fresh_kafka: str, tmp_path: Path):
     """`schuldenlab run catalogue`, as a container runs it; its URL once it is ready."""
     port = _free_port()
-    env = {**os.environ, "SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": fresh_database,
+    # A role of its own, as `schuldenlab run` insists (it refuses a superuser's login).
+    own = asyncio.run(own_role(fresh_database, "catalogue"))
+    env = {**os.environ, "SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": own,
            "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": fresh_kafka, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
            "SCHULDENLAB_JWT_SECRET": TEST_SIGNING_KEY, "SCHULDENLAB_CATALOGUE_PORT": str(port)}
     with open(tmp_path / "catalogue.log", "wb") as log:

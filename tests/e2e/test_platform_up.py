@@ -36,7 +36,7 @@ async def test_up_runs_the_skeleton_end_to_end_stops_cleanly_and_keeps_its_data(
 
         operator = {"Authorization": f"Bearer {platform.token}"}
         wait_for(lambda: any(e["subject"] == project_id for e in httpx.get(
-            f"{platform.url('notifications')}/v1/events", headers=operator).json()))
+            f"{platform.url('notifications')}/v1/events", headers=operator).json()["items"]))
 
         # Each service logs in as its own role (issue 12), never as the administrator `up` keeps to itself.
         admin_url = json.loads((tmp_path / "running.json").read_text())["database_url"]

@@ -118,8 +118,8 @@ def _notifications(api: _Api, kafka: str) -> dict[str, str]:
                           json={"url": f"http://{WEBHOOK_TARGET}/webhook",
                                 "event_types": ["nl.schuldenlab.lab.formed.v1"]})["id"]
     _publish(kafka, lab_formed)
-    deliveries = api.eventually(f"/v1/subscriptions/{subscription_id}/deliveries", bool)
-    return {"subscription_id": subscription_id, "delivery_id": deliveries[0]["id"]}
+    deliveries = api.eventually(f"/v1/subscriptions/{subscription_id}/deliveries", lambda page: page["items"])
+    return {"subscription_id": subscription_id, "delivery_id": deliveries["items"][0]["id"]}
 
 
 SEEDERS: dict[str, Callable[[_Api, str], dict[str, str]]] = {

@@ -30,7 +30,7 @@ async def test_submission_flows_to_assessment_and_notifications(fresh_database, 
 
         async def recorded():
             r = await notifications.client.get("/v1/events", headers=auth("operator"))
-            return [e for e in r.json() if e["subject"] == project_id]
+            return [e for e in r.json()["items"] if e["subject"] == project_id]
 
         [event] = await eventually(recorded)
         assert event["ce_type"] == "nl.schuldenlab.project.submitted.v1"

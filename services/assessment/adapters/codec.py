@@ -11,6 +11,7 @@ from assessment.domain.dossier import Dossier, Partner
 from assessment.domain.model import Criterion, CriterionResult, Decision, Finding, Verdict
 from assessment.domain.portfolio import PortfolioFit, Similarity
 from assessment.domain.prescreen import CriterionScreen, Outcome, Prescreen
+from assessment.domain.rating import EvidenceLevel
 
 
 def dossier_to_json(d: Dossier) -> dict[str, Any]:
@@ -67,7 +68,9 @@ def findings_from_json(data: dict[str, Any]) -> dict[Criterion, Finding]:
 def decision_to_json(d: Decision) -> dict[str, Any]:
     return {"verdict": d.verdict.value, "rationale": d.rationale, "override_reason": d.override_reason,
             "decided_by": d.decided_by, "decided_at": d.decided_at.isoformat(),
-            "criteria": {c.value: asdict(r) for c, r in d.criteria.items()}, "fit": fit_to_json(d.fit)}
+            "criteria": {c.value: asdict(r) for c, r in d.criteria.items()}, "fit": fit_to_json(d.fit),
+            "evidence_level": d.evidence_level.value if d.evidence_level else None,
+            "valid_until": d.valid_until.isoformat() if d.valid_until else None}
 
 
 def decision_from_json(data: dict[str, Any]) -> Decision:
@@ -75,4 +78,7 @@ def decision_from_json(data: dict[str, Any]) -> Decision:
                     override_reason=data["override_reason"], decided_by=data["decided_by"],
                     decided_at=datetime.fromisoformat(data["decided_at"]),
                     criteria={Criterion(c): CriterionResult(**r) for c, r in data["criteria"].items()},
-                    fit=fit_from_json(data["fit"]))
+                    fit=fit_from_json(data["fit"]),
+                    # Decisions stored before evidence levels have neither key.
+                    evidence_level=EvidenceLevel(data["evidence_level"]) if data.get("evidence_level") else None,
+                    valid_until=datetime.fromisoformat(data["valid_until"]) if data.get("valid_until") else None)

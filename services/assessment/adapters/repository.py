@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
 from assessment.adapters import codec
 from assessment.domain.model import Assessment, AssessmentStatus, Review, Seat
+from assessment.domain.rating import ReassessmentReason
 from assessment.domain.withdrawal import Withdrawal
 
 
@@ -24,6 +26,7 @@ def _assessment(row: asyncpg.Record, reviews: list[Review]) -> Assessment:
         fit=codec.fit_from_json(row["fit"]), previous_ids=tuple(row["previous_ids"]),
         reviews={r.reviewer: r for r in sorted(reviews, key=lambda r: r.recorded_at)},
         decision=codec.decision_from_json(row["decision"]) if row["decision"] else None,
+        reassessment=ReassessmentReason(row["reassessment"]) if row["reassessment"] else None,
     )
 
 
@@ -42,11 +45,11 @@ class PostgresAssessmentRepository:
     async def add(self, a: Assessment) -> None:
         await self._conn.execute(
             """INSERT INTO assessments (id, project_id, revision, previous_ids, status, dossier, prescreen, fit,
-                                        opened_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+                                        opened_at, reassessment)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
             a.id, a.project_id, a.revision, list(a.previous_ids), a.status.value,
             codec.dossier_to_json(a.dossier), codec.prescreen_to_json(a.prescreen), codec.fit_to_json(a.fit),
-            a.opened_at,
+            a.opened_at, a.reassessment.value if a.reassessment else None,
         )
         for review in a.reviews.values():
             await self.save_review(a.id, review)
@@ -88,13 +91,25 @@ class PostgresAssessmentRepository:
 
     async def for_project(self, project_id: uuid.UUID) -> list[Assessment]:
         rows = await self._conn.fetch(
-            "SELECT * FROM assessments WHERE project_id = $1 ORDER BY revision", project_id)
+            # A re-assessment round shares its revision with the round it re-assesses: the later one last.
+            "SELECT * FROM assessments WHERE project_id = $1 ORDER BY revision, opened_at", project_id)
         return await self._load(list(rows))
 
-    async def list(self, status: AssessmentStatus | None) -> list[Assessment]:
-        rows = await self._conn.fetch(
-            "SELECT * FROM assessments WHERE $1::text IS NULL OR status = $1 ORDER BY opened_at, id",
-            status.value if status else None)
+    async def list(self, status: AssessmentStatus | None, after: tuple[datetime, uuid.UUID] | None,
+                   limit: int) -> list[Assessment]:
+        # A page is read from the index on (opened_at, id), or (status, opened_at, id) with a status: each
+        # condition is written only when given, so the planner sees the index's columns, not `$1 IS NULL OR`.
+        conditions, args = [], []
+        if status is not None:
+            args.append(status.value)
+            conditions.append(f"status = ${len(args)}")
+        if after is not None:
+            args.extend(after)
+            conditions.append(f"(opened_at, id) > (${len(args) - 1}::timestamptz, ${len(args)}::uuid)")
+        args.append(limit)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        rows = await self._conn.fetch(f"SELECT * FROM assessments {where} ORDER BY opened_at, id LIMIT ${len(args)}",
+                                      *args)
         return await self._load(list(rows))
 
 

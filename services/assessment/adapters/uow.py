@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from assessment.adapters.portfolio import PostgresPortfolioRepository
+from assessment.adapters.ratings import PostgresRatingRepository
 from assessment.adapters.repository import PostgresAssessmentRepository, PostgresWithdrawalRepository
 from servicekit.uow import UnitOfWork
 
@@ -15,3 +16,4 @@ class PostgresAssessmentUnitOfWork(UnitOfWork):
         self.assessments = PostgresAssessmentRepository(conn)
         self.portfolio = PostgresPortfolioRepository(conn)
         self.withdrawals = PostgresWithdrawalRepository(conn)
+        self.ratings = PostgresRatingRepository(conn)

@@ -21,3 +21,7 @@ class ReviewRefused(AssessmentConflict):
 
 class DecisionRefused(AssessmentConflict):
     pass
+
+
+class ReassessmentRefused(AssessmentConflict):
+    pass

@@ -11,6 +11,7 @@ from assessment.domain.dossier import Dossier
 from assessment.domain.errors import DecisionRefused, ReviewRefused
 from assessment.domain.portfolio import PortfolioFit
 from assessment.domain.prescreen import Prescreen
+from assessment.domain.rating import EvidenceLevel, RatingPolicy, ReassessmentReason, evidence_level_for
 from assessment.domain.withdrawal import Withdrawal
 
 
@@ -84,6 +85,8 @@ class Decision:
     decided_at: datetime
     criteria: dict[Criterion, CriterionResult]
     fit: PortfolioFit
+    evidence_level: EvidenceLevel | None = None  # proven only (SPEC 5.2); None in decisions from before
+    valid_until: datetime | None = None  # proven only: when the rating runs out unless renewed
 
 
 def _text(value: str | None) -> str | None:
@@ -101,6 +104,7 @@ class Assessment:
     previous_ids: tuple[uuid.UUID, ...] = ()  # earlier rounds of the same project, oldest first
     reviews: dict[str, Review] = field(default_factory=dict)
     decision: Decision | None = None
+    reassessment: ReassessmentReason | None = None  # set on a re-assessment round of a proven rating
 
     @property
     def project_id(self) -> uuid.UUID:
@@ -125,6 +129,13 @@ class Assessment:
             # Its tombstone was handled first: deciding this round could put a withdrawn project in the portfolio.
             assessment.withdraw()
         return assessment
+
+    @classmethod
+    def reopen(cls, latest: Assessment, previous_ids: tuple[uuid.UUID, ...], reason: ReassessmentReason,
+               fit: PortfolioFit, now: datetime) -> Assessment:
+        """A re-assessment round of the rated dossier: reviewed and decided like any other round."""
+        return cls(id=uuid.uuid4(), dossier=latest.dossier, status=AssessmentStatus.OPEN, opened_at=now,
+                   prescreen=latest.prescreen, fit=fit, previous_ids=previous_ids, reassessment=reason)
 
     def _closed_conditions(self) -> list[str]:
         if self.status is AssessmentStatus.DECIDED and self.decision is not None:
@@ -211,7 +222,8 @@ class Assessment:
         return conditions
 
     def decide(self, verdict: Verdict, rationale: str | None, override_reason: str | None, decided_by: str,
-               fit: PortfolioFit, now: datetime) -> Decision:
+               fit: PortfolioFit, now: datetime, evidence_level: EvidenceLevel | None = None,
+               policy: RatingPolicy | None = None) -> Decision:
         conditions = self.decision_conditions(verdict, rationale, override_reason)
         if conditions:
             raise DecisionRefused(f"The assessment cannot be decided {verdict.value!r}", conditions)
@@ -223,7 +235,10 @@ class Assessment:
                                   "reusable and available.")
         if override_reason is not None:
             published = (f"{rationale}\n\n" if rationale else "") + f"Board override of the reviews: {override_reason}"
+        proven = verdict is Verdict.PROVEN
         self.decision = Decision(verdict=verdict, rationale=published[:10_000], override_reason=override_reason,
-                                 decided_by=decided_by, decided_at=now, criteria=criteria, fit=fit)
+                                 decided_by=decided_by, decided_at=now, criteria=criteria, fit=fit,
+                                 evidence_level=evidence_level_for(proven, evidence_level),
+                                 valid_until=now + (policy or RatingPolicy()).validity if proven else None)
         self.status = AssessmentStatus.DECIDED
         return self.decision

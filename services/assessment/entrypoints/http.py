@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from prometheus_client import Counter
 
+from assessment.config import RatingSettings
 from assessment.domain.model import AssessmentStatus, Criterion, Finding
 from assessment.entrypoints.schemas import (
     AssessmentList,
     AssessmentOut,
     AssessmentSummary,
     DecisionIn,
+    ReassessmentIn,
     ReviewIn,
     portfolio_out,
     review_out,
 )
-from assessment.service_layer import handlers
+from assessment.service_layer import handlers, reassessment
+from servicekit import pagination
 from servicekit.auth import Principal, optional_principal, require_role
 from servicekit.metrics import REGISTRY
 from servicekit.openapi import problems
 from servicekit.service import get_runtime
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
+log = logging.getLogger(__name__)
 
 REVIEWS_RECORDED = Counter("schuldenlab_assessment_reviews", "Reviews recorded, by new or revised",
                            ["kind"], registry=REGISTRY)
@@ -37,14 +42,19 @@ Board = Annotated[Principal, Depends(require_role("board"))]
 Anyone = Annotated[Principal | None, Depends(optional_principal)]
 NO_ROUND = "No assessment round with this id."
 StatusFilter = Annotated[Literal["open", "decided", "superseded", "withdrawn"] | None, Query()]
+PAGES = "as1"  # the kind of cursor GET /v1/assessments issues: another list's cursor is refused here
 
 
-@router.get("/assessments", summary="Assessment rounds, optionally only those of one status")
-async def list_assessments(request: Request, _: Reader,
-                           status: StatusFilter = None) -> AssessmentList:
+@router.get("/assessments",
+            summary="Assessment rounds in the order they opened, optionally of one status; cursor pages")
+async def list_assessments(request: Request, _: Reader, status: StatusFilter = None,
+                           cursor: pagination.Cursor = None,
+                           limit: pagination.Limit = pagination.DEFAULT_LIMIT) -> AssessmentList:
+    after = pagination.position(PAGES, cursor)
     async with get_runtime(request).transaction() as uow:
-        found = await handlers.list_assessments(AssessmentStatus(status) if status else None, uow)
-    return AssessmentList(items=[AssessmentOut.of(a) for a in found])
+        found = await handlers.list_assessments(AssessmentStatus(status) if status else None, uow, after, limit + 1)
+    page, next_cursor = pagination.next_cursor(PAGES, found, limit, lambda a: (a.opened_at, a.id))
+    return AssessmentList(items=[AssessmentOut.of(a) for a in page], next_cursor=next_cursor)
 
 
 @router.get("/assessments/{assessment_id}", summary="One round: pre-screen, portfolio fit, reviews, decision",
@@ -95,11 +105,27 @@ async def record_review(assessment_id: uuid.UUID, body: ReviewIn, request: Reque
 async def decide_assessment(assessment_id: uuid.UUID, body: DecisionIn, request: Request,
                             principal: Board) -> AssessmentOut:
     cmd = handlers.DecideAssessment(assessment_id=assessment_id, verdict=body.verdict, rationale=body.rationale,
-                                    override_reason=body.override_reason, decided_by=principal.subject)
+                                    override_reason=body.override_reason, decided_by=principal.subject,
+                                    evidence_level=body.evidence_level,
+                                    policy=RatingSettings.from_settings(get_runtime(request).settings).policy)
     async with get_runtime(request).transaction() as uow:
         assessment = await handlers.decide_assessment(cmd, uow)
     DECISIONS_TAKEN.labels(body.verdict.value).inc()
     return AssessmentOut.of(assessment)
+
+
+@router.post("/projects/{project_id}/reassessment", status_code=201,
+             summary="The board asks for a re-assessment now; opens a round and publishes ReassessmentDue",
+             responses=problems(409, described={
+                 409: "The project has no current 'proven' rating, or its re-assessment is already open."}))
+async def request_reassessment(project_id: uuid.UUID, body: ReassessmentIn, request: Request,
+                               principal: Board) -> AssessmentOut:
+    cmd = reassessment.RequestReassessment(project_id=project_id, reason=body.reason, requested_by=principal.subject)
+    async with get_runtime(request).transaction() as uow:
+        round_ = await reassessment.request_reassessment(cmd, uow)
+    log.info("re-assessment round %s of project %s opened at the request of %s: %s",
+             round_.id, project_id, principal.subject, body.reason)
+    return AssessmentOut.of(round_)
 
 
 @router.get("/portfolio", tags=["portfolio"], summary="Per phase the proven projects, and the gaps; public")

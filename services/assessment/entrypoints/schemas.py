@@ -7,12 +7,14 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from assessment.domain.dossier import Dossier
 from assessment.domain.model import Assessment, Criterion, CriterionResult, Review, Seat, Verdict
 from assessment.domain.portfolio import Portfolio, PortfolioFit
 from assessment.domain.prescreen import Prescreen
+from assessment.domain.rating import EvidenceLevel
+from servicekit.pagination import NEXT_CURSOR
 
 Notes = Annotated[str, StringConstraints(max_length=10_000)]
 
@@ -56,6 +58,25 @@ class DecisionIn(_In):
         default=None, description="Find a project proven although the reviews' majority does not find every "
         "criterion met; published in override_reason and with the rationale. Ignored when the majority already "
         "finds every criterion met.")
+    evidence_level: EvidenceLevel | None = Field(
+        default=None, description="For 'proven' only: practice_based (the default), evaluated or effective. "
+        "Refused (422) with another verdict: a project that is not proven has no rating to qualify.")
+
+    @field_validator("evidence_level")
+    @classmethod
+    def _only_when_proven(cls, value: EvidenceLevel | None, info: ValidationInfo) -> EvidenceLevel | None:
+        verdict = info.data.get("verdict")
+        if value is not None and verdict is not None and verdict is not Verdict.PROVEN:
+            raise ValueError(f"an evidence level only qualifies a 'proven' verdict, not {verdict.value!r}")
+        return value
+
+
+class ReassessmentIn(_In):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "reason": "The municipality reports that the fund stopped taking new young people."}]})
+
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=10_000, pattern=r"\S")] = Field(
+        description="Why the board asks for a re-assessment now.")
 
 
 # The API's own shapes of the dossier and pre-screen: they happen to match what adapters store, but the
@@ -102,13 +123,19 @@ class AssessmentSummary(BaseModel):
     opened_at: datetime
     verdict: str | None
     decided_at: datetime | None
+    reassessment: str | None = Field(default=None, description="'expiry' or 'requested' on a re-assessment round.")
+    evidence_level: str | None = Field(default=None, description="The evidence level a 'proven' decision gave.")
+    valid_until: datetime | None = Field(default=None, description="Until when a 'proven' decision's rating holds.")
 
     @classmethod
     def of(cls, a: Assessment) -> AssessmentSummary:
         return cls(id=a.id, project_id=a.project_id, revision=a.revision, round=a.round, status=a.status.value,
                    project_name=a.dossier.name, phases=list(a.dossier.phases), opened_at=a.opened_at,
                    verdict=a.decision.verdict.value if a.decision else None,
-                   decided_at=a.decision.decided_at if a.decision else None)
+                   decided_at=a.decision.decided_at if a.decision else None,
+                   reassessment=a.reassessment.value if a.reassessment else None,
+                   evidence_level=a.decision.evidence_level.value if a.decision and a.decision.evidence_level
+                   else None, valid_until=a.decision.valid_until if a.decision else None)
 
 
 class AssessmentOut(AssessmentSummary):
@@ -136,6 +163,7 @@ class AssessmentOut(AssessmentSummary):
 
 class AssessmentList(BaseModel):
     items: list[AssessmentOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 def portfolio_out(p: Portfolio) -> dict[str, Any]:

@@ -19,9 +19,12 @@ from assessment.domain.model import (
 )
 from assessment.domain.portfolio import Portfolio, PortfolioFit, PortfolioProject, fit_against
 from assessment.domain.prescreen import prescreen
+from assessment.domain.rating import EvidenceLevel, RatingPolicy
 from assessment.domain.withdrawal import Withdrawal
 from assessment.service_layer.ports import AssessmentUnitOfWork
 from schuldenlab_contracts import events as contract
+
+DEFAULT_POLICY = RatingPolicy()
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class DecideAssessment:
     rationale: str | None
     override_reason: str | None
     decided_by: str
+    evidence_level: EvidenceLevel | None = None  # proven only; practice_based when not given
+    policy: RatingPolicy = DEFAULT_POLICY  # how long a proven rating lasts (the service's settings)
 
 
 def _now() -> datetime:
@@ -122,6 +127,8 @@ def project_assessed(assessment: Assessment) -> contract.ProjectAssessed:
                                         similar_project_ids=list(decision.fit.similar_project_ids)),
         rationale=decision.rationale, decided_at=decision.decided_at,
         override_reason=decision.override_reason,
+        evidence_level=contract.EvidenceLevel(decision.evidence_level.value) if decision.evidence_level else None,
+        valid_until=decision.valid_until,
     )
 
 
@@ -129,10 +136,17 @@ async def decide_assessment(cmd: DecideAssessment, uow: AssessmentUnitOfWork) ->
     """The board's decision: final for its round, published as ProjectAssessed in the same transaction."""
     assessment = await _get(cmd.assessment_id, uow, lock=True)
     fit = await _fit(assessment.dossier, uow)
-    decision = assessment.decide(cmd.verdict, cmd.rationale, cmd.override_reason, cmd.decided_by, fit, _now())
+    decision = assessment.decide(cmd.verdict, cmd.rationale, cmd.override_reason, cmd.decided_by, fit, _now(),
+                                 cmd.evidence_level, cmd.policy)
     await uow.assessments.save(assessment)
     if decision.verdict is Verdict.PROVEN:
         await uow.portfolio.put(PortfolioProject.from_dossier(assessment.dossier, proven_at=decision.decided_at))
+        # A first `proven` starts the rating, a later one (a re-assessment, or a revision during one) renews it.
+        assert decision.evidence_level is not None
+        await uow.ratings.put(cmd.policy.rate(assessment.project_id, assessment.id, decision.evidence_level,
+                                              decision.decided_at))
+    elif decision.verdict is Verdict.REJECTED:
+        await uow.ratings.remove(assessment.project_id)  # the catalogue takes the project out: nothing to renew
     await uow.publish(project_assessed(assessment))
     return assessment
 
@@ -161,6 +175,7 @@ async def withdraw_project(cmd: WithdrawProject, uow: AssessmentUnitOfWork) -> l
     # After the rounds: closing one waits for a decision being taken on it, so a `proven` committed
     # meanwhile has put the project in the portfolio by now, and is taken out again here.
     await uow.portfolio.remove(project_id)
+    await uow.ratings.remove(project_id)  # a project out of the catalogue is not re-assessed
     return withdrawn
 
 
@@ -177,8 +192,10 @@ async def get_assessment(assessment_id: uuid.UUID, uow: AssessmentUnitOfWork) ->
     return assessment
 
 
-async def list_assessments(status: AssessmentStatus | None, uow: AssessmentUnitOfWork) -> list[Assessment]:
-    return await _with_current_fit(await uow.assessments.list(status), uow)
+async def list_assessments(status: AssessmentStatus | None, uow: AssessmentUnitOfWork,
+                           after: tuple[datetime, uuid.UUID] | None = None, limit: int = 50) -> list[Assessment]:
+    """A page of rounds in the order they opened: at most `limit`, after the round at `after` (opened_at, id)."""
+    return await _with_current_fit(await uow.assessments.list(status, after, limit), uow)
 
 
 async def get_project_assessment(project_id: uuid.UUID, uow: AssessmentUnitOfWork) -> Assessment:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
 
 from assessment.domain.model import Assessment, AssessmentStatus, Review
 from assessment.domain.portfolio import PortfolioProject
+from assessment.domain.rating import Rating
 from assessment.domain.withdrawal import Withdrawal
 
 
@@ -19,7 +21,9 @@ class AssessmentRepository(Protocol):
     async def save_review(self, assessment_id: uuid.UUID, review: Review) -> None: ...
     async def get(self, assessment_id: uuid.UUID, *, lock: bool = False) -> Assessment | None: ...
     async def for_project(self, project_id: uuid.UUID) -> list[Assessment]: ...
-    async def list(self, status: AssessmentStatus | None) -> list[Assessment]: ...
+    async def list(self, status: AssessmentStatus | None, after: tuple[datetime, uuid.UUID] | None,
+                   limit: int) -> list[Assessment]:
+        """At most `limit` rounds (of `status`, if given) in (opened_at, id) order, after `after` if given."""
 
 
 class PortfolioRepository(Protocol):
@@ -47,9 +51,19 @@ class WithdrawalRepository(Protocol):
     async def put(self, withdrawal: Withdrawal) -> None: ...
 
 
+class RatingRepository(Protocol):
+    async def get(self, project_id: uuid.UUID, *, lock: bool = False) -> Rating | None: ...
+    async def put(self, rating: Rating) -> None: ...
+    async def remove(self, project_id: uuid.UUID) -> None: ...
+
+    async def take_due(self, now: datetime, limit: int) -> list[Rating]:
+        """At most `limit` ratings due at `now`, locked for this transaction; none another transaction holds."""
+
+
 class AssessmentUnitOfWork(Protocol):
     assessments: AssessmentRepository
     portfolio: PortfolioRepository
     withdrawals: WithdrawalRepository
+    ratings: RatingRepository
 
     async def publish(self, payload: BaseModel) -> object: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -79,9 +80,19 @@ def _matching(query: CatalogueQuery, bind) -> list[str]:
         conditions.append(f"theme_keys @> ARRAY[{bind(key(query.theme))}::text]")
     if query.municipality:
         conditions.append(f"municipality_keys @> ARRAY[{bind(key(query.municipality))}::text]")
+    if query.evidence_level:
+        conditions.append(f"evidence_level = {bind(query.evidence_level)}")
+    if not query.include_expired:
+        conditions.append("(valid_until IS NULL OR valid_until > now())")  # by the clock: no event needed
     if query.text:
         conditions.append(f"search @@ websearch_to_tsquery('dutch', dutch_search_text({bind(query.text)}))")
     return conditions
+
+
+def _rating_columns(record: dict) -> tuple[str | None, datetime | None]:
+    rating = record.get("rating") or {}
+    valid_until = rating.get("valid_until")
+    return rating.get("evidence_level"), datetime.fromisoformat(valid_until) if valid_until else None
 
 
 class PostgresCatalogueRepository:
@@ -98,14 +109,17 @@ class PostgresCatalogueRepository:
         seq = await self._log_change(project_id, record)
         await self._conn.execute(
             f"""INSERT INTO catalogue_listings
-                    (project_id, listed_seq, record, phases, theme_keys, municipality_keys, search)
-                VALUES ($1, $2, $3, $4, $5, $9, {_SEARCH_VECTOR})
+                    (project_id, listed_seq, record, phases, theme_keys, municipality_keys, search, evidence_level,
+                     valid_until)
+                VALUES ($1, $2, $3, $4, $5, $9, {_SEARCH_VECTOR}, $10, $11)
                 ON CONFLICT (project_id) DO UPDATE SET
                     listed = true, record = EXCLUDED.record, phases = EXCLUDED.phases, theme_keys = EXCLUDED.theme_keys,
-                    municipality_keys = EXCLUDED.municipality_keys, search = EXCLUDED.search""",
+                    municipality_keys = EXCLUDED.municipality_keys, search = EXCLUDED.search,
+                    evidence_level = EXCLUDED.evidence_level, valid_until = EXCLUDED.valid_until""",
             project_id, seq, record, list(record["phases"]), [key(t) for t in record["themes"]],
             record["name"], record["summary"], f"{record['problem']}\n{record['results']}",
             [key(m) for m in record["municipalities"]],
+            *_rating_columns(record),
         )
 
     async def remove(self, project_id: uuid.UUID) -> None:

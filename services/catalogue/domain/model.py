@@ -7,10 +7,13 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from catalogue.domain import adoption as pooling
+from catalogue.domain.adoption import Measurement, SiteView
 from catalogue.domain.errors import CatalogueConflict, SubmitterKeyMissing, SubmitterKeyRejected, UnknownLab
+from catalogue.domain.rating import Rating, RatingStatus
 
 # Roles that judge dossiers and so may read an unlisted one in full (operator may do everything).
 READERS_OF_DOSSIERS = frozenset({"operator", "board", "assessor"})
@@ -86,6 +89,21 @@ class Implementation:
     lab_id: uuid.UUID
     municipalities: tuple[str, ...]
     handed_over_at: datetime | None = None
+    # The latest ImplementationStageChanged (SPEC 5.3); None until one arrived.
+    stage: str | None = None
+    status: str | None = None
+    reason: str | None = None
+    changed_at: datetime | None = None
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.status == pooling.STOPPED and self.handed_over_at is None
+
+    def site(self) -> SiteView:
+        # Before any stage change: adoption starts in exploration, and a handover means sustainment.
+        stage = self.stage or (pooling.HANDED_OVER_STAGE if self.handed_over_at else pooling.FIRST_STAGE)
+        return SiteView(self.implementation_id, self.lab_id, self.municipalities, stage, self.status, self.reason,
+                        self.changed_at, self.handed_over_at is not None or self.status == pooling.HANDED_OVER)
 
 
 def issue_submitter_key() -> tuple[str, bytes]:
@@ -129,6 +147,8 @@ class Project:
     implementations: dict[uuid.UUID, Implementation] = field(default_factory=dict)
     # sha256 of the submitter's key; None for projects submitted before keys existed (operator only).
     submitter_key_digest: bytes | None = None
+    rating: Rating | None = None  # of a listed project decided with an evidence level (SPEC 5.2)
+    measurements: dict[uuid.UUID, Measurement] = field(default_factory=dict)  # by measurement id (SPEC 5.3)
 
     @classmethod
     def submit(cls, dossier: Dossier, contact: Contact, now: datetime, submitter_key_digest: bytes,
@@ -166,25 +186,35 @@ class Project:
 
     # --- lifecycle --------------------------------------------------------------------------------
 
+    @property
+    def in_reassessment(self) -> bool:
+        """Listed with a re-assessment round open (ReassessmentDue): the submitter may revise the dossier."""
+        return self.is_listed and self.rating is not None and self.rating.reassessment_id is not None
+
     def require_resubmittable(self) -> None:
-        if self.status is not ProjectStatus.NEEDS_INFORMATION:
+        if self.status is not ProjectStatus.NEEDS_INFORMATION and not self.in_reassessment:
             raise CatalogueConflict(
                 f"Project {self.id} cannot be resubmitted",
-                [f"the project's status must be 'needs_information' to resubmit, it is '{self.status}'"],
+                [f"the project's status must be 'needs_information' to resubmit, it is '{self.status}'"
+                 + (", and no re-assessment of it is open" if self.is_listed else "")],
             )
 
     def resubmit(self, dossier: Dossier, contact: Contact | None, now: datetime) -> None:
         """A new revision of the dossier, answering the board's request for more information."""
         self.require_resubmittable()
         self.revision += 1
-        self.status = ProjectStatus.SUBMITTED
+        # During a re-assessment the project stays listed under its rating until the board decides on the
+        # revision: a tombstone now would read as a withdrawal to assessment, which would close the new round.
+        if not self.in_reassessment:
+            self.status = ProjectStatus.SUBMITTED
         self.dossier = dossier
         self.submitted_at = now
         if contact is not None:
             self.contact = contact
 
     def record_verdict(self, *, assessment_id: uuid.UUID, revision: int, verdict: Verdict,
-                       rationale: str, decided_at: datetime) -> bool:
+                       rationale: str, decided_at: datetime, evidence_level: str | None = None,
+                       valid_until: datetime | None = None) -> bool:
         """Record a verdict; it sets the status only when it is about the current revision.
 
         A verdict for an older revision (the dossier was resubmitted since) is kept in the history
@@ -203,7 +233,28 @@ class Project:
         self.verdicts.append(VerdictRecord(assessment_id, revision, verdict, rationale, decided_at, applies))
         if applies:
             self.status = ProjectStatus(verdict.value)
+            # `proven` gives or renews the rating (an event from before evidence levels gives none); any other
+            # verdict ends it, and the project leaves the catalogue.
+            proven = verdict is Verdict.PROVEN and evidence_level is not None
+            self.rating = Rating(evidence_level, valid_until) if proven else None
         return applies
+
+    def record_reassessment_due(self, round_id: uuid.UUID, valid_until: datetime) -> bool:
+        """Assessment opened a re-assessment round of the current rating; False when nothing changed."""
+        if not self.is_listed or self.rating is None:
+            return False
+        opened = self.rating.reassessment_opened(round_id, valid_until)
+        if opened is None:
+            return False
+        self.rating = opened
+        return True
+
+    def publish_expiry(self, now: datetime) -> bool:
+        """The rating ran out: the feed says so once (True); the listing already hides it by the clock."""
+        if self.rating is None or self.rating.status(now) is not RatingStatus.EXPIRED or self.rating.expiry_published:
+            return False
+        self.rating = replace(self.rating, expiry_published=True)
+        return True
 
     def withdraw(self) -> bool:
         """Take the project out (of the catalogue); returns False when it was already withdrawn."""
@@ -225,9 +276,8 @@ class Project:
         if known is not None:
             if known.municipalities:
                 return False
-            # The handover arrived first (it names no municipalities): complete what we know.
-            self.implementations[implementation_id] = Implementation(
-                implementation_id, lab_id, municipalities, known.handed_over_at)
+            # The handover or a stage change arrived first (naming no municipalities): complete what we know.
+            self.implementations[implementation_id] = replace(known, municipalities=municipalities)
             return True
         self.implementations[implementation_id] = Implementation(implementation_id, lab_id, municipalities)
         return True
@@ -237,8 +287,28 @@ class Project:
         known = self.implementations.get(implementation_id)
         if known is not None and known.handed_over_at is not None:
             return False
-        municipalities = known.municipalities if known else ()
-        self.implementations[implementation_id] = Implementation(implementation_id, lab_id, municipalities, at)
+        known = known or Implementation(implementation_id, lab_id, ())
+        self.implementations[implementation_id] = replace(known, handed_over_at=at)
+        return True
+
+    def change_stage(self, implementation_id: uuid.UUID, lab_id: uuid.UUID, municipalities: tuple[str, ...], *,
+                     stage: str, status: str, reason: str | None, changed_at: datetime) -> bool:
+        """An implementation's stage or status changed; the newest change wins, whatever order they arrive in
+        (events are ordered per lab only). False when this change is not newer than the one known."""
+        known = self.implementations.get(implementation_id)
+        if known is not None and known.changed_at is not None and changed_at <= known.changed_at:
+            return False
+        known = known or Implementation(implementation_id, lab_id, ())
+        self.implementations[implementation_id] = replace(
+            known, municipalities=known.municipalities or municipalities, stage=stage, status=status, reason=reason,
+            changed_at=changed_at)
+        return True
+
+    def record_measurement(self, measurement: Measurement) -> bool:
+        """A site's impact measurement; False when this measurement was already recorded."""
+        if measurement.measurement_id in self.measurements:
+            return False
+        self.measurements[measurement.measurement_id] = measurement
         return True
 
     # --- what the public sees ---------------------------------------------------------------------
@@ -255,10 +325,16 @@ class Project:
         return applied[-1] if applied else None
 
     @property
+    def listing_verdict(self) -> VerdictRecord | None:
+        """The verdict that listed the project: during a re-assessment the revised dossier has none yet."""
+        applied = [v for v in self.verdicts if v.applied]
+        return applied[-1] if applied else None
+
+    @property
     def labs_implementing(self) -> list[uuid.UUID]:
         labs: list[uuid.UUID] = []
         for impl in self.implementations.values():
-            if impl.handed_over_at is None and impl.lab_id not in labs:
+            if impl.handed_over_at is None and not impl.is_stopped and impl.lab_id not in labs:
                 labs.append(impl.lab_id)
         return labs
 
@@ -273,3 +349,11 @@ class Project:
         for impl in self.implementations.values():
             found.extend(m for m in impl.municipalities if m not in found)
         return found
+
+    @property
+    def adoption(self) -> dict:
+        return pooling.adoption(impl.site() for impl in self.implementations.values())
+
+    @property
+    def outcomes(self) -> dict | None:
+        return pooling.pooled_outcomes(self.measurements.values())

@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -27,7 +28,7 @@ from catalogue.entrypoints.schemas import (
 )
 from catalogue.service_layer import handlers
 from catalogue.service_layer.ports import CatalogueQuery
-from schuldenlab_contracts.events import Phase
+from schuldenlab_contracts.events import EvidenceLevel, Phase
 from servicekit.auth import Principal, optional_principal, require_role
 from servicekit.metrics import REGISTRY
 from servicekit.openapi import problems
@@ -69,7 +70,7 @@ def _out(project: Project, disclosure: Disclosure) -> ProjectOut | ProjectSummar
                                  revision=project.revision)
     show_contact = disclosure is Disclosure.WITH_CONTACT and project.contact is not None
     # The public sees what the catalogue shows: the verdict that listed the project, not earlier ones.
-    verdicts = project.verdicts if disclosure is not Disclosure.PUBLIC else [project.current_verdict]
+    verdicts = project.verdicts if disclosure is not Disclosure.PUBLIC else [project.listing_verdict]
     dossier = asdict(project.dossier)
     return ProjectOut(
         id=project.id, revision=project.revision, status=project.status.value, submitted_at=project.submitted_at,
@@ -79,6 +80,10 @@ def _out(project: Project, disclosure: Disclosure) -> ProjectOut | ProjectSummar
         labs_implementing=project.labs_implementing, handovers=project.handovers,
         municipalities=project.municipalities,
         contact=asdict(project.contact) if show_contact else None,
+        rating=None if project.rating is None else {
+            "evidence_level": project.rating.evidence_level, "valid_until": project.rating.valid_until,
+            "status": project.rating.status(datetime.now(UTC)).value},
+        adoption=project.adoption, outcomes=project.outcomes,
     )
 
 
@@ -192,6 +197,8 @@ async def browse_catalogue(
     cursor: Annotated[str | None, Query(max_length=200,
                                         description="`next_cursor` of the previous page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    evidence_level: Annotated[EvidenceLevel | None, Query(description="practice_based, evaluated or effective")] = None,
+    include_expired: Annotated[bool, Query(description="Also projects whose rating ran out")] = False,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     try:
@@ -200,7 +207,8 @@ async def browse_catalogue(
         raise _invalid_query("cursor", str(exc)) from None
     query = CatalogueQuery(phase=phase.value if phase else None, theme=theme or None,
                            municipality=municipality or None, text=(q or "").strip() or None,
-                           after=after, limit=limit + 1)
+                           evidence_level=evidence_level.value if evidence_level else None,
+                           include_expired=include_expired, after=after, limit=limit + 1)
     async with get_runtime(request).transaction() as uow:
         listings = await handlers.browse_catalogue(query, uow)
     page = listings[:limit]

@@ -10,12 +10,14 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from schuldenlab_contracts.events import (
+    Adoption,
     Availability,
     CatalogueProject,
     HttpUrl,
     Label,
     Origin,
     Phases,
+    PooledOutcomes,
     ProjectPartner,
     Text,
 )
@@ -134,6 +136,10 @@ class ImplementationOut(BaseModel):
     lab_id: uuid.UUID
     municipalities: list[str]
     handed_over_at: datetime | None
+    stage: str | None = Field(default=None, description="The stage it reached (SPEC 5.3), once partnering said.")
+    status: str | None = Field(default=None, description="preparing, running, paused, stopped or handed_over.")
+    reason: str | None = Field(default=None, description="Why it was paused, resumed or stopped, or a stage note.")
+    changed_at: datetime | None = None
 
 
 class ProjectOut(BaseModel):
@@ -166,6 +172,12 @@ class ProjectOut(BaseModel):
     handovers: int
     municipalities: list[str]
     contact: ContactIn | None = None
+    rating: dict | None = Field(default=None, description="evidence_level, valid_until and status (current, "
+                                "reassessment_due, expired) of a project found proven with an evidence level.")
+    adoption: Adoption | None = Field(default=None, description="Implementations per stage, paused, stopped with "
+                                      "their reasons, handed over (SPEC 5.3).")
+    outcomes: PooledOutcomes | None = Field(default=None, description="Outcomes pooled over the sites that "
+                                            "reported; absent before any did (SPEC 5.3).")
 
 
 class CataloguePage(BaseModel):

@@ -6,7 +6,9 @@ import logging
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
+from catalogue.domain.adoption import Measurement
 from catalogue.domain.errors import ProjectNotFound
 from catalogue.domain.model import (
     Contact,
@@ -16,8 +18,9 @@ from catalogue.domain.model import (
     issue_submitter_key,
     require_formed_lab,
 )
+from catalogue.domain.rating import status_now
 from catalogue.service_layer.ports import CatalogueQuery, CatalogueUnitOfWork, Change, Listing
-from schuldenlab_contracts.events import CatalogueProject, ProjectSubmitted
+from schuldenlab_contracts.events import Adoption, CatalogueProject, PooledOutcomes, ProjectSubmitted, Rating
 from schuldenlab_contracts.registry import by_model
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,15 @@ class RecordVerdict:
     verdict: Verdict
     rationale: str
     decided_at: datetime
+    evidence_level: str | None = None  # proven only, from events since SPEC 5.2
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordReassessmentDue:
+    project_id: uuid.UUID
+    assessment_id: uuid.UUID  # the re-assessment round
+    valid_until: datetime  # of the rating being re-assessed
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,32 @@ class RecordHandover:
     handed_over_at: datetime
 
 
+@dataclass(frozen=True)
+class RecordStageChange:
+    project_id: uuid.UUID
+    implementation_id: uuid.UUID
+    lab_id: uuid.UUID
+    municipalities: tuple[str, ...]
+    stage: str
+    status: str
+    reason: str | None
+    changed_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordMeasurement:
+    project_id: uuid.UUID
+    implementation_id: uuid.UUID
+    lab_id: uuid.UUID
+    municipalities: tuple[str, ...]
+    measurement_id: uuid.UUID
+    households_reached: int
+    households_debt_free: int
+    households_stabilised: int | None = None
+    cost_eur: Decimal | None = None
+    benefit_eur: Decimal | None = None
+
+
 # --- public records ------------------------------------------------------------------------------
 
 
@@ -91,7 +129,7 @@ def project_submitted(project: Project) -> ProjectSubmitted:
 
 def catalogue_record(project: Project, now: datetime) -> CatalogueProject:
     """The public state of a listed project, as the feed and the catalogue show it."""
-    verdict = project.current_verdict
+    verdict = project.listing_verdict
     if verdict is None:  # pragma: no cover - a listed project always has the verdict that listed it
         raise AssertionError(f"project {project.id} is listed without a verdict")
     return CatalogueProject(
@@ -100,6 +138,11 @@ def catalogue_record(project: Project, now: datetime) -> CatalogueProject:
         assessment_id=verdict.assessment_id, decided_at=verdict.decided_at, rationale=verdict.rationale,
         labs_implementing=project.labs_implementing, handovers=project.handovers,
         municipalities=project.municipalities, updated_at=now,
+        rating=None if project.rating is None else Rating(
+            evidence_level=project.rating.evidence_level, valid_until=project.rating.valid_until,
+            status=project.rating.status(now).value),
+        adoption=Adoption.model_validate(project.adoption),
+        outcomes=None if (outcomes := project.outcomes) is None else PooledOutcomes.model_validate(outcomes),
     )
 
 
@@ -145,6 +188,8 @@ async def resubmit_project(cmd: ResubmitProject, uow: CatalogueUnitOfWork) -> Pr
     project.resubmit(cmd.dossier, cmd.contact, datetime.now(UTC))
     await uow.projects.save(project)
     await uow.publish(project_submitted(project))
+    if project.is_listed:  # revised during its re-assessment: the listing shows the new dossier
+        await _publish_public_state(project, True, uow)
     return project
 
 
@@ -172,7 +217,8 @@ async def get_project(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Projec
 
 
 async def browse_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> list[Listing]:
-    return await uow.catalogue.page(query)
+    now = datetime.now(UTC)
+    return [Listing(x.position, status_now(x.record, now)) for x in await uow.catalogue.page(query)]
 
 
 async def count_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> int:
@@ -195,10 +241,34 @@ async def record_verdict(cmd: RecordVerdict, uow: CatalogueUnitOfWork) -> None:
         return
     was_listed = project.is_listed
     applied = project.record_verdict(assessment_id=cmd.assessment_id, revision=cmd.revision, verdict=cmd.verdict,
-                                     rationale=cmd.rationale, decided_at=cmd.decided_at)
+                                     rationale=cmd.rationale, decided_at=cmd.decided_at,
+                                     evidence_level=cmd.evidence_level, valid_until=cmd.valid_until)
     await uow.projects.save(project)
     if applied:
         await _publish_public_state(project, was_listed, uow)
+
+
+async def record_reassessment_due(cmd: RecordReassessmentDue, uow: CatalogueUnitOfWork) -> None:
+    """A re-assessment round opened: the rating shows `reassessment_due`, and the submitter may revise."""
+    project = await uow.projects.get(cmd.project_id, for_update=True)
+    if project is None or not project.record_reassessment_due(cmd.assessment_id, cmd.valid_until):
+        return  # unknown, unlisted, or about a rating already replaced: nothing public changes
+    await uow.projects.save(project)
+    await _publish_public_state(project, True, uow)
+
+
+async def publish_expiries(uow: CatalogueUnitOfWork, limit: int = 50) -> list[uuid.UUID]:
+    """The expiry job's pass: each listed project whose rating ran out is republished once, `expired`."""
+    now = datetime.now(UTC)
+    done = []
+    for project_id in await uow.projects.expiring(now, limit):
+        project = await _get(project_id, uow)
+        expired = project.publish_expiry(now)
+        await uow.projects.save(project)  # also clears its due time when there was nothing to publish
+        if expired and project.is_listed:
+            await _publish_public_state(project, True, uow)
+            done.append(project_id)
+    return done
 
 
 async def record_lab_formed(cmd: RecordLabFormed, uow: CatalogueUnitOfWork) -> None:
@@ -226,3 +296,36 @@ async def record_handover(cmd: RecordHandover, uow: CatalogueUnitOfWork) -> None
         await uow.projects.save(project)
         if project.is_listed:
             await _publish_public_state(project, True, uow)
+
+
+async def _republish_if_changed(project: Project, changed: bool, uow: CatalogueUnitOfWork) -> None:
+    if changed:
+        await uow.projects.save(project)
+        # Adoption and outcomes are public state: a listed project's feed record changes with them.
+        if project.is_listed:
+            await _publish_public_state(project, True, uow)
+
+
+async def record_stage_change(cmd: RecordStageChange, uow: CatalogueUnitOfWork) -> None:
+    """An implementation's stage or status changed (SPEC 5.3); the newest change per implementation holds."""
+    project = await uow.projects.get(cmd.project_id, for_update=True)
+    if project is None:
+        log.warning("stage change of %s of unknown project %s ignored", cmd.implementation_id, cmd.project_id)
+        return
+    changed = project.change_stage(cmd.implementation_id, cmd.lab_id, cmd.municipalities, stage=cmd.stage,
+                                   status=cmd.status, reason=cmd.reason, changed_at=cmd.changed_at)
+    await _republish_if_changed(project, changed, uow)
+
+
+async def record_measurement(cmd: RecordMeasurement, uow: CatalogueUnitOfWork) -> None:
+    """A site measured its impact over a period (SPEC 5.3): the pooled outcomes change."""
+    project = await uow.projects.get(cmd.project_id, for_update=True)
+    if project is None:
+        log.warning("measurement %s of unknown project %s ignored", cmd.measurement_id, cmd.project_id)
+        return
+    if cmd.implementation_id not in project.implementations:  # measured before its start arrived
+        project.start_implementation(cmd.implementation_id, cmd.lab_id, cmd.municipalities)
+    changed = project.record_measurement(Measurement(
+        cmd.measurement_id, cmd.implementation_id, cmd.households_reached, cmd.households_debt_free,
+        cmd.households_stabilised, cmd.cost_eur, cmd.benefit_eur))
+    await _republish_if_changed(project, changed, uow)

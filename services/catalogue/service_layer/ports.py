@@ -20,6 +20,8 @@ class CatalogueQuery:
     theme: str | None = None
     municipality: str | None = None
     text: str | None = None
+    evidence_level: str | None = None  # practice_based | evaluated | effective (SPEC 5.2)
+    include_expired: bool = False  # a rating that ran out leaves the default listing
     after: int | None = None  # the listing position of the last item already seen
     limit: int = 20
 
@@ -44,6 +46,9 @@ class ProjectRepository(Protocol):
     async def add(self, project: Project) -> None: ...
     async def get(self, project_id: uuid.UUID, *, for_update: bool = False) -> Project | None: ...
     async def save(self, project: Project) -> None: ...
+
+    async def expiring(self, now: datetime, limit: int) -> list[uuid.UUID]:
+        """Projects whose rating ran out at `now` and is not yet published as expired; locked, others skipped."""
 
 
 class LabRepository(Protocol):

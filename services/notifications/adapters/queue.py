@@ -53,7 +53,8 @@ class PostgresDeliveryQueue:
                    RETURNING d.id, d.subscription_id, d.attempts, d.round_attempts, s.url, s.target_host,
                              s.secret_encrypted, s.secret, s.previous_secret_encrypted, s.previous_secret,
                              s.previous_secret_expires_at, s.failing_since,
-                             e.event_id, e.ce_type, e.subject, e.source, e.time, e.data""",
+                             e.event_id, e.ce_type, e.subject, e.source, e.time, e.data, e.traceparent,
+                             e.tracestate""",
                 limit, exclude_hosts, self._lease_seconds, token, list(self._held),
             )
             claims, held = [], []
@@ -85,7 +86,8 @@ class PostgresDeliveryQueue:
             previous = self._keys.reveal(r["previous_secret_encrypted"], r["previous_secret"])
         secrets = signing_secrets(secret, previous, r["previous_secret_expires_at"], now)
         event = ReceivedEvent(event_id=str(r["event_id"]), ce_type=r["ce_type"], subject=r["subject"],
-                              source=r["source"], time=r["time"], data=r["data"])
+                              source=r["source"], time=r["time"], data=r["data"], traceparent=r["traceparent"],
+                              tracestate=r["tracestate"])
         return ClaimedDelivery(
             delivery_id=r["id"], claim_token=token, subscription_id=r["subscription_id"], url=r["url"],
             target_host=r["target_host"], secrets=tuple(secrets), event=event, attempts=r["attempts"],

@@ -27,15 +27,23 @@ class PostgresEventLog:
 
     async def add(self, e: ReceivedEvent) -> None:
         await self._conn.execute(
-            """INSERT INTO received_events (event_id, ce_type, subject, source, time, data)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING""",
-            uuid.UUID(e.event_id), e.ce_type, e.subject, e.source, e.time, e.data,
+            """INSERT INTO received_events (event_id, ce_type, subject, source, time, data, traceparent, tracestate)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING""",
+            uuid.UUID(e.event_id), e.ce_type, e.subject, e.source, e.time, e.data, e.traceparent, e.tracestate,
         )
 
-    async def recent(self, limit: int) -> list[ReceivedEvent]:
-        rows = await self._conn.fetch("SELECT * FROM received_events ORDER BY received_at DESC LIMIT $1", limit)
+    async def recent(self, limit: int, before: tuple[datetime, uuid.UUID] | None = None) -> list[ReceivedEvent]:
+        # Newest first through the index on (received_at, event_id), read backwards.
+        if before is None:
+            rows = await self._conn.fetch(
+                "SELECT * FROM received_events ORDER BY received_at DESC, event_id DESC LIMIT $1", limit)
+        else:
+            rows = await self._conn.fetch(
+                """SELECT * FROM received_events WHERE (received_at, event_id) < ($1::timestamptz, $2::uuid)
+                   ORDER BY received_at DESC, event_id DESC LIMIT $3""", *before, limit)
         return [ReceivedEvent(event_id=str(r["event_id"]), ce_type=r["ce_type"], subject=r["subject"],
-                              source=r["source"], time=r["time"], data=r["data"]) for r in rows]
+                              source=r["source"], time=r["time"], data=r["data"], received_at=r["received_at"])
+                for r in rows]
 
 
 def subscription_from(r: asyncpg.Record, secret: str | None = None) -> Subscription:
@@ -68,10 +76,21 @@ class PostgresSubscriptions:
         row = await self._conn.fetchrow("SELECT * FROM subscriptions WHERE id = $1", subscription_id)
         return subscription_from(row) if row else None
 
-    async def list(self, owner: str | None) -> list[Subscription]:
+    async def list(self, owner: str | None, after: tuple[datetime, uuid.UUID] | None = None,
+                   limit: int = 50) -> list[Subscription]:
+        # A page through the index on (owner, created_at, id), or (created_at, id) for all: each condition is
+        # written only when given, so the planner sees the index's columns, not `$1 IS NULL OR`.
+        conditions, args = [], []
+        if owner is not None:
+            args.append(owner)
+            conditions.append(f"owner = ${len(args)}")
+        if after is not None:
+            args.extend(after)
+            conditions.append(f"(created_at, id) > (${len(args) - 1}::timestamptz, ${len(args)}::uuid)")
+        args.append(limit)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         rows = await self._conn.fetch(
-            "SELECT * FROM subscriptions WHERE $1::text IS NULL OR owner = $1 ORDER BY created_at, id", owner
-        )
+            f"SELECT * FROM subscriptions {where} ORDER BY created_at, id LIMIT ${len(args)}", *args)
         return [subscription_from(r) for r in rows]
 
     async def remove(self, subscription_id: uuid.UUID) -> None:
@@ -136,11 +155,14 @@ class PostgresDeliveries:
         history = await self._history([delivery_id])
         return delivery_from(row, history.get(delivery_id, ()))
 
-    async def list_for(self, subscription_id: uuid.UUID, limit: int) -> list[Delivery]:
+    async def list_for(self, subscription_id: uuid.UUID, limit: int,
+                       before: tuple[datetime, uuid.UUID] | None = None) -> list[Delivery]:
+        # Newest first through the index on (subscription_id, created_at DESC, id DESC).
+        after_cursor = "AND (d.created_at, d.id) < ($3::timestamptz, $4::uuid)" if before is not None else ""
         rows = await self._conn.fetch(
             f"""SELECT {_DELIVERY_COLUMNS} FROM deliveries d JOIN received_events e USING (event_id)
-                WHERE d.subscription_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2""",
-            subscription_id, limit,
+                WHERE d.subscription_id = $1 {after_cursor} ORDER BY d.created_at DESC, d.id DESC LIMIT $2""",
+            subscription_id, limit, *(before or ()),
         )
         history = await self._history([r["id"] for r in rows])
         return [delivery_from(r, history.get(r["id"], ())) for r in rows]

@@ -13,6 +13,7 @@ import httpx
 from notifications.domain.errors import InvalidInput, RefusedTarget
 from notifications.service_layer.ports import Resolver, SendResult
 from notifications.service_layer.targets import check_target
+from servicekit import tracing
 
 # Lookups get threads of their own: a slow DNS server must not occupy asyncio's default executor
 # (which the rest of the process shares); a lookup abandoned at its attempt's timeout finishes here.
@@ -54,6 +55,12 @@ class HttpWebhookSender:
         await self._client.aclose()
 
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+        # A span of ours in the event's trace; the receiver gets its context (the headers the service layer put
+        # in name the span that produced the event: ours replaces them as the parent the receiver continues).
+        with tracing.sending("webhook POST", parent=headers) as trace_headers:
+            return await self._send(url, {**headers, **trace_headers}, body)
+
+    async def _send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         try:
             # One deadline for the whole attempt, DNS included; httpx's own timeout applies per phase only.
             return await asyncio.wait_for(self._checked_post(url, headers, body), self._timeout)

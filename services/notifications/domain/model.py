@@ -18,6 +18,10 @@ class ReceivedEvent:
     source: str
     time: datetime
     data: dict | None
+    received_at: datetime | None = None  # when this service stored it; None until it is stored
+    # The W3C trace context it arrived with: each webhook it causes continues that trace.
+    traceparent: str | None = None
+    tracestate: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, Field
 
 from notifications.adapters.sender import DnsResolver
 from notifications.config import WebhookSettings
@@ -16,11 +16,14 @@ from notifications.domain.errors import InvalidInput
 from notifications.domain.model import EventFilter
 from notifications.entrypoints.schemas import (
     DeliveryOut,
+    DeliveryPage,
     SubscriptionIn,
     SubscriptionOut,
+    SubscriptionPage,
     SubscriptionWithSecret,
 )
 from notifications.service_layer import handlers
+from servicekit import pagination
 from servicekit.auth import Principal, require_role
 from servicekit.openapi import problems
 from servicekit.problems import Problem
@@ -31,6 +34,8 @@ router = APIRouter(prefix="/v1")
 Integrator = Annotated[Principal, Depends(require_role("integrator"))]
 # Another integrator's subscription is answered like a missing one: its existence is not theirs to learn.
 NO_SUBSCRIPTION = problems(404, described={404: "No subscription with this id that the caller may see."})
+# The kinds of cursor the three lists issue: each list refuses another's.
+SUBSCRIPTION_PAGES, DELIVERY_PAGES, EVENT_PAGES = "sb1", "dl1", "ev1"
 
 
 def _viewer(principal: Principal) -> handlers.Viewer:
@@ -67,12 +72,15 @@ async def subscribe(body: SubscriptionIn, request: Request,
 
 
 @router.get("/subscriptions", tags=["subscriptions"],
-            summary="Subscriptions: an integrator's own, or all for an operator")
-async def list_subscriptions(request: Request, principal: Integrator) -> list[SubscriptionOut]:
+            summary="Subscriptions, oldest first: an integrator's own, or all for an operator; cursor pages")
+async def list_subscriptions(request: Request, principal: Integrator, cursor: pagination.Cursor = None,
+                             limit: pagination.Limit = pagination.DEFAULT_LIMIT) -> SubscriptionPage:
+    after = pagination.position(SUBSCRIPTION_PAGES, cursor)
     async with get_runtime(request).transaction() as uow:
-        found = await handlers.list_subscriptions(_viewer(principal), uow)
+        found = await handlers.list_subscriptions(_viewer(principal), uow, after, limit + 1)
+    page, next_cursor = pagination.next_cursor(SUBSCRIPTION_PAGES, found, limit, lambda s: (s.created_at, s.id))
     now = datetime.now(UTC)
-    return [SubscriptionOut.of(s, now) for s in found]
+    return SubscriptionPage(items=[SubscriptionOut.of(s, now) for s in page], next_cursor=next_cursor)
 
 
 @router.get("/subscriptions/{subscription_id}", tags=["subscriptions"], summary="One subscription (no secret)",
@@ -107,12 +115,16 @@ async def rotate_secret(subscription_id: uuid.UUID, request: Request,
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", tags=["deliveries"],
-            summary="Deliveries of a subscription, newest first, with every attempt", responses=NO_SUBSCRIPTION)
+            summary="Deliveries of a subscription, newest first, with every attempt; cursor pages",
+            responses=NO_SUBSCRIPTION)
 async def list_deliveries(subscription_id: uuid.UUID, request: Request, principal: Integrator,
-                          limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[DeliveryOut]:
+                          cursor: pagination.Cursor = None,
+                          limit: pagination.Limit = pagination.DEFAULT_LIMIT) -> DeliveryPage:
+    before = pagination.position(DELIVERY_PAGES, cursor)
     async with get_runtime(request).transaction() as uow:
-        found = await handlers.list_deliveries(subscription_id, _viewer(principal), uow, limit)
-    return [DeliveryOut.of(d) for d in found]
+        found = await handlers.list_deliveries(subscription_id, _viewer(principal), uow, limit + 1, before)
+    page, next_cursor = pagination.next_cursor(DELIVERY_PAGES, found, limit, lambda d: (d.created_at, d.id))
+    return DeliveryPage(items=[DeliveryOut.of(d) for d in page], next_cursor=next_cursor)
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202, tags=["deliveries"],
@@ -133,12 +145,24 @@ class ReceivedEventOut(BaseModel):
     subject: str
     source: str
     time: datetime
+    received_at: datetime
 
 
-@router.get("/events", tags=["events"], summary="The events notifications received, newest first (operator)",
+class EventPage(BaseModel):
+    items: list[ReceivedEventOut]
+    next_cursor: str | None = Field(description=pagination.NEXT_CURSOR)
+
+
+@router.get("/events", tags=["events"],
+            summary="The events notifications received, newest first (operator); cursor pages",
             dependencies=[Depends(require_role())])
-async def list_events(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> list[ReceivedEventOut]:
+async def list_events(request: Request, cursor: pagination.Cursor = None,
+                      limit: pagination.Limit = pagination.DEFAULT_LIMIT) -> EventPage:
+    before = pagination.position(EVENT_PAGES, cursor)
     async with get_runtime(request).transaction() as uow:
-        events = await handlers.list_events(limit, uow)
-    return [ReceivedEventOut(event_id=e.event_id, ce_type=e.ce_type, subject=e.subject, source=e.source,
-                             time=e.time) for e in events]
+        events = await handlers.list_events(limit + 1, uow, before)
+    page, next_cursor = pagination.next_cursor(EVENT_PAGES, events, limit,
+                                               lambda e: (e.received_at, uuid.UUID(e.event_id)))
+    return EventPage(items=[ReceivedEventOut(event_id=e.event_id, ce_type=e.ce_type, subject=e.subject, source=e.source,
+                                             time=e.time, received_at=e.received_at) for e in page],
+                     next_cursor=next_cursor)

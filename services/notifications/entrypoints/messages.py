@@ -10,7 +10,8 @@ from schuldenlab_contracts.registry import EVENTS
 
 async def on_any_event(payload, event: CloudEvent, uow) -> None:
     received = ReceivedEvent(event_id=event.id, ce_type=event.type, subject=event.subject, source=event.source,
-                             time=event.time, data=event.data)
+                             time=event.time, data=event.data, traceparent=event.traceparent,
+                             tracestate=event.tracestate)
     await handlers.record_event(received, uow)
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from notifications.domain.model import Delivery, Subscription
+from servicekit.pagination import NEXT_CURSOR
 
 
 class FilterIn(BaseModel):
@@ -90,3 +91,13 @@ class DeliveryOut(BaseModel):
                    attempt_log=[AttemptOut(number=a.number, started_at=a.started_at, duration_ms=a.duration_ms,
                                            status_code=a.status_code, error=a.error, outcome=a.outcome)
                                 for a in d.history])
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)

@@ -23,7 +23,14 @@ log = logging.getLogger(__name__)
 def webhook_body(claim: ClaimedDelivery) -> bytes:
     e = claim.event
     return to_structured_json(CloudEvent(id=e.event_id, source=e.source, type=e.ce_type, subject=e.subject,
-                                         time=e.time, data=e.data))
+                                         time=e.time, data=e.data, traceparent=e.traceparent,
+                                         tracestate=e.tracestate))
+
+
+def trace_headers(claim: ClaimedDelivery) -> dict[str, str]:
+    """The event's trace context as W3C headers; the sender continues the trace from it with a span of its own."""
+    e = claim.event
+    return {name: value for name, value in (("traceparent", e.traceparent), ("tracestate", e.tracestate)) if value}
 
 
 async def attempt_delivery(claim: ClaimedDelivery, sender: WebhookSender, policy: RetryPolicy, *,
@@ -40,6 +47,7 @@ async def attempt_delivery(claim: ClaimedDelivery, sender: WebhookSender, policy
     try:
         body = webhook_body(claim)
         headers = webhook_headers(list(claim.secrets), claim.event.event_id, int(started_at.timestamp()), body)
+        headers |= trace_headers(claim)
         result = await sender.send(claim.url, headers, body)
     except Exception as exc:  # not CancelledError (a BaseException): a stopping worker hands the claim back
         error_id = uuid.uuid4().hex[:12]

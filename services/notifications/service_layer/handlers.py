@@ -66,8 +66,10 @@ async def get_subscription(subscription_id: uuid.UUID, viewer: Viewer, uow: Noti
     return subscription
 
 
-async def list_subscriptions(viewer: Viewer, uow: NotificationsUnitOfWork) -> list[Subscription]:
-    return await uow.subscriptions.list(None if viewer.is_operator else viewer.subject)
+async def list_subscriptions(viewer: Viewer, uow: NotificationsUnitOfWork,
+                             after: tuple[datetime, uuid.UUID] | None = None, limit: int = 50) -> list[Subscription]:
+    """A page of the subscriptions the viewer may see, oldest first, after the one at `after` (created_at, id)."""
+    return await uow.subscriptions.list(None if viewer.is_operator else viewer.subject, after, limit)
 
 
 async def unsubscribe(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork) -> None:
@@ -91,9 +93,10 @@ async def rotate_secret(subscription_id: uuid.UUID, viewer: Viewer, uow: Notific
 
 
 async def list_deliveries(subscription_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork,
-                          limit: int) -> list[Delivery]:
+                          limit: int, before: tuple[datetime, uuid.UUID] | None = None) -> list[Delivery]:
+    """A page of a subscription's deliveries, newest first, older than the one at `before` (created_at, id)."""
     await get_subscription(subscription_id, viewer, uow)
-    return await uow.deliveries.list_for(subscription_id, limit)
+    return await uow.deliveries.list_for(subscription_id, limit, before)
 
 
 async def redeliver(delivery_id: uuid.UUID, viewer: Viewer, uow: NotificationsUnitOfWork) -> Delivery:
@@ -120,8 +123,10 @@ async def redeliver(delivery_id: uuid.UUID, viewer: Viewer, uow: NotificationsUn
     return await uow.deliveries.get(delivery_id)
 
 
-async def list_events(limit: int, uow: NotificationsUnitOfWork) -> list[ReceivedEvent]:
-    return await uow.events.recent(limit)
+async def list_events(limit: int, uow: NotificationsUnitOfWork,
+                      before: tuple[datetime, uuid.UUID] | None = None) -> list[ReceivedEvent]:
+    """A page of the events received, newest first, older than the one at `before` (received_at, event_id)."""
+    return await uow.events.recent(limit, before)
 
 
 async def record_event(event: ReceivedEvent, uow: NotificationsUnitOfWork) -> int:

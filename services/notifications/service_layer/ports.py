@@ -13,13 +13,16 @@ from notifications.domain.retry import Decision
 
 class EventLog(Protocol):
     async def add(self, event: ReceivedEvent) -> None: ...
-    async def recent(self, limit: int) -> list[ReceivedEvent]: ...
+    async def recent(self, limit: int, before: tuple[datetime, uuid.UUID] | None = None) -> list[ReceivedEvent]:
+        """At most `limit` events, newest first (received_at, event_id), older than `before` if given."""
 
 
 class SubscriptionRepository(Protocol):
     async def add(self, subscription: Subscription) -> None: ...
     async def get(self, subscription_id: uuid.UUID) -> Subscription | None: ...
-    async def list(self, owner: str | None) -> list[Subscription]: ...
+    async def list(self, owner: str | None, after: tuple[datetime, uuid.UUID] | None = None,
+                   limit: int = 50) -> list[Subscription]:
+        """At most `limit` subscriptions (`owner`'s, if given) in (created_at, id) order, after `after`."""
     async def remove(self, subscription_id: uuid.UUID) -> None: ...
     async def active_for(self, ce_type: str) -> list[Subscription]: ...
     async def rotate_secret(self, subscription_id: uuid.UUID, new_secret: str,
@@ -32,7 +35,9 @@ class DeliveryRepository(Protocol):
     async def add_pending(self, subscription_id: uuid.UUID, event_id: str) -> bool:
         """Queue the event for the subscription, only if it is still active and has no such delivery yet."""
     async def get(self, delivery_id: uuid.UUID) -> Delivery | None: ...
-    async def list_for(self, subscription_id: uuid.UUID, limit: int) -> list[Delivery]: ...
+    async def list_for(self, subscription_id: uuid.UUID, limit: int,
+                       before: tuple[datetime, uuid.UUID] | None = None) -> list[Delivery]:
+        """At most `limit` deliveries, newest first (created_at, id), older than `before` if given."""
     async def requeue(self, delivery_id: uuid.UUID) -> bool:
         """Due now with a fresh round, taking it from any worker that holds it; False (and no change) unless
         its subscription is active."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 
@@ -40,12 +41,23 @@ class PostgresLabRepository:
         steps = await self._conn.fetch("SELECT * FROM lab_checklist WHERE lab_id = $1", lab_id)
         return self._lab(row, partners, steps)
 
-    async def list(self) -> list[Lab]:
-        rows = await self._conn.fetch("SELECT * FROM labs ORDER BY created_at, id")
-        partners = await self._conn.fetch("SELECT * FROM partners ORDER BY joined_at, id")
-        steps = await self._conn.fetch("SELECT * FROM lab_checklist")
-        return [self._lab(row, [p for p in partners if p["lab_id"] == row["id"]],
-                          [s for s in steps if s["lab_id"] == row["id"]]) for row in rows]
+    async def list(self, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Lab]:
+        # A page through the index on (created_at, id), then the partners and steps of its labs only.
+        if after is None:
+            rows = await self._conn.fetch("SELECT * FROM labs ORDER BY created_at, id LIMIT $1", limit)
+        else:
+            rows = await self._conn.fetch(
+                "SELECT * FROM labs WHERE (created_at, id) > ($1::timestamptz, $2::uuid) ORDER BY created_at, id "
+                "LIMIT $3", *after, limit)
+        ids = [row["id"] for row in rows]
+        partners: dict[uuid.UUID, list[asyncpg.Record]] = {}
+        for p in await self._conn.fetch(
+                "SELECT * FROM partners WHERE lab_id = ANY($1::uuid[]) ORDER BY joined_at, id", ids):
+            partners.setdefault(p["lab_id"], []).append(p)
+        steps: dict[uuid.UUID, list[asyncpg.Record]] = {}
+        for s in await self._conn.fetch("SELECT * FROM lab_checklist WHERE lab_id = ANY($1::uuid[])", ids):
+            steps.setdefault(s["lab_id"], []).append(s)
+        return [self._lab(row, partners.get(row["id"], []), steps.get(row["id"], [])) for row in rows]
 
     @staticmethod
     def _lab(row: asyncpg.Record, partners: list[asyncpg.Record], steps: list[asyncpg.Record]) -> Lab:

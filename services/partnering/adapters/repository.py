@@ -17,12 +17,13 @@ class PostgresCatalogueReplica:
     async def upsert(self, e: CatalogueEntry) -> None:
         # Only a newer feed record replaces the entry (in one statement, so no read-then-write race).
         await self._conn.execute(
-            """INSERT INTO catalogue_replica (project_id, name, status, revision, as_of) VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO catalogue_replica (project_id, name, status, revision, as_of, phases, evidence_level)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (project_id) DO UPDATE
                   SET name = EXCLUDED.name, status = EXCLUDED.status, revision = EXCLUDED.revision,
-                      as_of = EXCLUDED.as_of
+                      as_of = EXCLUDED.as_of, phases = EXCLUDED.phases, evidence_level = EXCLUDED.evidence_level
                 WHERE catalogue_replica.as_of < EXCLUDED.as_of""",
-            e.project_id, e.name, e.status, e.revision, e.as_of,
+            e.project_id, e.name, e.status, e.revision, e.as_of, list(e.phases), e.evidence_level,
         )
 
     async def withdraw(self, project_id: uuid.UUID, as_of: datetime) -> None:
@@ -36,4 +37,11 @@ class PostgresCatalogueReplica:
 
     async def get(self, project_id: uuid.UUID) -> CatalogueEntry | None:
         row = await self._conn.fetchrow("SELECT * FROM catalogue_replica WHERE project_id = $1", project_id)
-        return CatalogueEntry(**dict(row)) if row else None
+        return _entry(row) if row else None
+
+    async def list_entries(self) -> list[CatalogueEntry]:
+        return [_entry(row) for row in await self._conn.fetch("SELECT * FROM catalogue_replica ORDER BY project_id")]
+
+
+def _entry(row: asyncpg.Record) -> CatalogueEntry:
+    return CatalogueEntry(**{**dict(row), "phases": tuple(row["phases"])})

@@ -88,6 +88,12 @@ class RecordImpact(Command):
     households_debt_free: int
     notes: str
     by: str
+    # The optional outcome and cost measures (SPEC 5.3).
+    households_stabilised: int | None = None
+    median_days_to_stabilisation: int | None = None
+    repeat_cases: int | None = None
+    cost_eur: Decimal | None = None
+    benefit_eur: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -109,4 +115,25 @@ class AddLabMember(Command):
 class RemoveLabMember(Command):
     lab_id: uuid.UUID
     subject: str
+    by: str
+
+
+# --- implementation stages, pausing and stopping (SPEC 5.3) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class SetStage(Command):
+    implementation_id: uuid.UUID
+    stage: str
+    note: str | None
+    by: str
+
+
+@dataclass(frozen=True)
+class ChangeImplementationStatus(Command):
+    """Pause, resume or stop an implementation; each needs a reason."""
+
+    implementation_id: uuid.UUID
+    action: str  # "pause" | "resume" | "stop"
+    reason: str | None
     by: str

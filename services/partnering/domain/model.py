@@ -22,6 +22,10 @@ class CatalogueEntry:
     status: str
     revision: int
     as_of: datetime
+    # For the coverage of a lab (SPEC 5.3): the phases the project covers and its evidence level (the feed's
+    # `rating.evidence_level`; None when the record has no rating).
+    phases: tuple[str, ...] = ()
+    evidence_level: str | None = None
 
     @property
     def is_proven(self) -> bool:
@@ -34,4 +38,6 @@ class CatalogueEntry:
 def withdrawn(project_id: uuid.UUID, *, as_of: datetime, current: CatalogueEntry | None = None) -> CatalogueEntry:
     """The entry a tombstone leaves: withdrawn since `as_of`, keeping the name and revision last seen."""
     return CatalogueEntry(project_id=project_id, name=current.name if current else "", status=WITHDRAWN,
-                          revision=current.revision if current else 0, as_of=as_of)
+                          revision=current.revision if current else 0, as_of=as_of,
+                          phases=current.phases if current else (),
+                          evidence_level=current.evidence_level if current else None)

@@ -11,6 +11,7 @@ from partnering.domain.membership import Actor
 from partnering.entrypoints import schemas, views
 from partnering.entrypoints.metrics import FUNDING_EUR, IMPLEMENTATION_CHANGES, LAB_CHANGES
 from partnering.service_layer import handlers
+from servicekit import pagination
 from servicekit.auth import Principal, current_principal, require_role
 from servicekit.openapi import problems
 from servicekit.service import get_runtime
@@ -31,6 +32,7 @@ def _viewer(who: Principal) -> Actor:
 
 
 LABS = ["labs"]
+LAB_PAGES = "lb1"  # the kind of cursor GET /v1/labs issues: another list's cursor is refused here
 IMPLEMENTATIONS = ["implementations"]
 
 # What each refusal means here; 403 also covers a lab token of someone who is not a member of the lab.
@@ -59,11 +61,14 @@ async def create_lab(body: schemas.LabCreate, request: Request, who: Principal =
     return views.lab_out(handlers.LabView(lab, [], shows_people=True))
 
 
-@router.get("/labs", tags=LABS, summary="All labs, briefly")
-async def list_labs(request: Request, _: Principal = reader) -> schemas.LabList:
+@router.get("/labs", tags=LABS, summary="The labs, briefly, in the order they were created; cursor pages")
+async def list_labs(request: Request, cursor: pagination.Cursor = None,
+                    limit: pagination.Limit = pagination.DEFAULT_LIMIT, _: Principal = reader) -> schemas.LabList:
+    after = pagination.position(LAB_PAGES, cursor)
     async with get_runtime(request).transaction() as uow:
-        labs = await handlers.list_labs(uow)
-    return schemas.LabList(items=[views.lab_summary(lab) for lab in labs])
+        labs = await handlers.list_labs(uow, after, limit + 1)
+    page, next_cursor = pagination.next_cursor(LAB_PAGES, labs, limit, lambda lab: (lab.created_at, lab.id))
+    return schemas.LabList(items=[views.lab_summary(lab) for lab in page], next_cursor=next_cursor)
 
 
 @router.get("/labs/{lab_id}", tags=LABS, summary="A lab with partners, set-up checklist and implementations",
@@ -200,14 +205,17 @@ async def start_running(implementation_id: uuid.UUID, request: Request,
 
 
 @router.post("/implementations/{implementation_id}/impact", status_code=201, tags=IMPLEMENTATIONS,
-             summary="Record impact over a period; periods may not overlap",
+             summary="Record impact over a period, with optional outcomes and costs (ImpactRecorded); periods may "
+                     "not overlap",
              responses=_implementation_problems(409))
 async def record_impact(implementation_id: uuid.UUID, body: schemas.ImpactCreate, request: Request,
                         who: Principal = changer) -> schemas.ImplementationOut:
     cmd = commands.RecordImpact(implementation_id=implementation_id, period_start=body.period_start,
                                 period_end=body.period_end, households_reached=body.households_reached,
                                 households_debt_free=body.households_debt_free, notes=body.notes, by=who.subject,
-                                by_operator=_is_operator(who))
+                                by_operator=_is_operator(who), households_stabilised=body.households_stabilised,
+                                median_days_to_stabilisation=body.median_days_to_stabilisation,
+                                repeat_cases=body.repeat_cases, cost_eur=body.cost_eur, benefit_eur=body.benefit_eur)
     async with get_runtime(request).transaction() as uow:
         await handlers.record_impact(cmd, uow)
         view = await handlers.get_implementation(implementation_id, uow, _viewer(who))

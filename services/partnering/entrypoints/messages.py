@@ -16,8 +16,12 @@ async def on_catalogue_project(payload: CatalogueProject | None, event: CloudEve
         await handlers.forget_catalogue_entry(uuid.UUID(event.subject), event.time, uow)
         return
     # Versioned by the CloudEvent time, which a replay from the dead-letter topic keeps.
+    # Phases and the evidence level for a lab's coverage; a record without a rating has no level (ranks last).
+    rating = getattr(payload, "rating", None)
     entry = CatalogueEntry(project_id=payload.project_id, name=payload.name, status=str(payload.status),
-                           revision=payload.revision, as_of=event.time)
+                           revision=payload.revision, as_of=event.time,
+                           phases=tuple(str(phase) for phase in payload.phases),
+                           evidence_level=str(rating.evidence_level) if rating is not None else None)
     await handlers.record_catalogue_entry(entry, uow)
 
 

@@ -13,7 +13,8 @@ LAB_CHANGES = Counter(
 )
 IMPLEMENTATION_CHANGES = Counter(
     "schuldenlab_partnering_implementation_changes",
-    "Committed implementation changes by kind (started, funded, running, impact, handed_over)",
+    "Committed implementation changes by kind (started, funded, running, stage, pause, resume, stop, impact, "
+    "handed_over)",
     ["kind"], registry=REGISTRY,
 )
 FUNDING_EUR = Counter(

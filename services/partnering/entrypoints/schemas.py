@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from servicekit.inputs import Count
+from servicekit.pagination import NEXT_CURSOR
 
 
 def _not_blank(value: str) -> str:
@@ -25,6 +26,9 @@ Notes = Annotated[str, StringConstraints(max_length=10_000)]
 # Exact euros: a JSON string ("1250.50") or number; more than two decimals, zero or less are refused.
 Euros = Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False,
                                  examples=["1250.00"])]
+# A period's cost or benefit (SPEC 5.3) may be zero (a period run by volunteers); funding may not.
+EurosOrZero = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False,
+                                       examples=["51200.00"])]
 
 
 class Request(BaseModel):
@@ -88,6 +92,13 @@ class ImpactCreate(Request):
     households_reached: Count
     households_debt_free: Count
     notes: Notes = ""
+    # The optional outcome and cost measures (SPEC 5.3).
+    households_stabilised: Count | None = Field(default=None, description="At most households_reached.")
+    median_days_to_stabilisation: Count | None = Field(default=None,
+                                                       description="Needs households_stabilised of at least 1.")
+    repeat_cases: Count | None = None
+    cost_eur: EurosOrZero | None = Field(default=None, description="What the period cost (exact euros).")
+    benefit_eur: EurosOrZero | None = Field(default=None, description="Estimated societal benefit (exact euros).")
 
 
 class HandoverCreate(Request):
@@ -157,11 +168,34 @@ class ImpactOut(BaseModel):
     notes: str
     recorded_at: datetime
     recorded_by: str | None
+    households_stabilised: int | None = None
+    median_days_to_stabilisation: int | None = None
+    repeat_cases: int | None = None
+    cost_eur: Decimal | None = None
+    benefit_eur: Decimal | None = None
 
 
 class ImpactTotalsOut(BaseModel):
     households_reached: int
     households_debt_free: int
+    # Null when no period reported the measure; a derived figure is null when its denominator is zero.
+    households_stabilised: int | None = None
+    repeat_cases: int | None = None
+    cost_eur: Decimal | None = None
+    benefit_eur: Decimal | None = None
+    cost_per_household_reached_eur: Decimal | None = None
+    cost_per_household_debt_free_eur: Decimal | None = None
+    benefit_per_euro: Decimal | None = None
+
+
+class ChangeOut(BaseModel):
+    """One change of stage or status (ImplementationStageChanged)."""
+
+    stage: str
+    status: str
+    reason: str | None
+    changed_at: datetime
+    changed_by: str | None
 
 
 class HandoverOut(BaseModel):
@@ -187,6 +221,10 @@ class ImplementationOut(BaseModel):
     impact: list[ImpactOut]
     impact_totals: ImpactTotalsOut
     handover: HandoverOut | None
+    stage: str = Field(description="exploration, installation, initial_implementation, full_implementation or "
+                                   "sustainment (after the handover).")
+    status_reason: str | None = Field(description="Why it is paused or stopped; null otherwise.")
+    changes: list[ChangeOut] = Field(description="Every change of stage or status, oldest first.")
 
 
 class LabSummary(BaseModel):
@@ -218,6 +256,7 @@ class LabOut(BaseModel):
 
 class LabList(BaseModel):
     items: list[LabSummary]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
 
 
 class MemberOut(BaseModel):

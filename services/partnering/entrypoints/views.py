@@ -34,6 +34,10 @@ def implementation_out(i: Implementation, *, shows_people: bool) -> schemas.Impl
         handover=schemas.HandoverOut(**{**asdict(i.handover), "handed_over_to": list(i.handover.handed_over_to),
                                         "handed_over_by": _who(i.handover.handed_over_by, shows_people)})
         if i.handover else None,
+        stage=i.stage.value, status_reason=i.status_reason,
+        changes=[schemas.ChangeOut(stage=c.stage.value, status=c.status.value, reason=c.reason,
+                                   changed_at=c.changed_at, changed_by=_who(c.changed_by, shows_people))
+                 for c in i.changes],
     )
 
 

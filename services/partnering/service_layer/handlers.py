@@ -30,6 +30,12 @@ from partnering.domain.membership import (
 )
 from partnering.domain.model import CatalogueEntry
 from partnering.service_layer.ports import PartneringUnitOfWork
+from partnering.service_layer.stages import (
+    outcome_measures,
+    publish_change,
+    publish_impact,
+    totals_for_handover,
+)
 from schuldenlab_contracts.events import (
     ImpactTotals,
     ImplementationStarted,
@@ -108,8 +114,10 @@ async def get_lab(lab_id: uuid.UUID, uow: PartneringUnitOfWork, viewer: Actor) -
                    shows_people=may_change_lab(viewer, await _members(lab_id, uow)))
 
 
-async def list_labs(uow: PartneringUnitOfWork) -> list[Lab]:
-    return await uow.labs.list()
+async def list_labs(uow: PartneringUnitOfWork, after: tuple[datetime, uuid.UUID] | None = None,
+                    limit: int = 50) -> list[Lab]:
+    """A page of labs in the order they were created: at most `limit`, after the lab at `after` (created_at, id)."""
+    return await uow.labs.list(after, limit)
 
 
 async def list_lab_members(lab_id: uuid.UUID, uow: PartneringUnitOfWork, viewer: Actor) -> list[Member]:
@@ -227,8 +235,9 @@ async def record_funding(cmd: commands.RecordFunding, uow: PartneringUnitOfWork)
 async def start_running(cmd: commands.StartRunning, uow: PartneringUnitOfWork) -> Implementation:
     implementation = await _implementation(cmd.implementation_id, uow, for_update=True)
     await _ensure_may_change(implementation.lab_id, cmd.actor, uow)
-    implementation.start_running(_now(), by=cmd.by)
+    change = implementation.start_running(_now(), by=cmd.by)
     await uow.implementations.save_status(implementation)
+    await publish_change(implementation, change, uow)
     return implementation
 
 
@@ -239,8 +248,10 @@ async def record_impact(cmd: commands.RecordImpact, uow: PartneringUnitOfWork) -
     measurement = implementation.record_impact(
         period_start=cmd.period_start, period_end=cmd.period_end, households_reached=cmd.households_reached,
         households_debt_free=cmd.households_debt_free, notes=cmd.notes, by=cmd.by, at=_now(),
+        outcomes=outcome_measures(cmd),
     )
     await uow.implementations.add_impact(implementation.id, measurement)
+    await publish_impact(implementation, measurement, uow)
     return measurement
 
 
@@ -251,12 +262,11 @@ async def hand_over_implementation(cmd: commands.HandOverImplementation,
     handover = implementation.hand_over(to=cmd.handed_over_to, regular_operations=cmd.regular_operations,
                                         by=cmd.by, at=_now())
     await uow.implementations.save_status(implementation)
-    totals = implementation.impact_totals
+    await publish_change(implementation, implementation.changes[-1], uow)  # the stage is sustainment now
     await uow.publish(ProjectHandedOver(
         lab_id=implementation.lab_id, implementation_id=implementation.id, project_id=implementation.project_id,
         handed_over_to=list(handover.handed_over_to), regular_operations=handover.regular_operations,
-        impact=ImpactTotals(households_reached=totals.households_reached,
-                            households_debt_free=totals.households_debt_free),
+        impact=ImpactTotals(**totals_for_handover(implementation.impact_totals)),
         handed_over_at=handover.handed_over_at,
     ))
     return implementation

@@ -62,4 +62,5 @@ async def test_the_demo_reviews_and_decides_every_demo_project(fresh_database, f
     out = capsys.readouterr().out
     assert out.count("decided proven") == len(KNOWN_PROJECTS), out
     assert state["proven_projects"] == state["projects"]
+    assert "evidence level effective" in out and out.count("ReassessmentDue published") == 1, out
     assert portfolio["project_count"] == len(KNOWN_PROJECTS) and portfolio["gaps"] == ["intake"]

@@ -54,4 +54,4 @@ async def deliveries(client: httpx.AsyncClient, subscription_id: str, *, subject
     response = await client.get(f"/v1/subscriptions/{subscription_id}/deliveries",
                                 headers=auth("integrator", subject))
     assert response.status_code == 200, response.text
-    return response.json()
+    return response.json()["items"]

@@ -45,7 +45,7 @@ async def test_targets_in_private_loopback_or_link_local_ranges_are_refused(fres
             assert r.status_code == 422, (url, r.text)
             assert r.json()["errors"][0]["field"] == "url", url
         listed = await service.client.get("/v1/subscriptions", headers=auth("integrator"))
-        assert listed.json() == []
+        assert listed.json()["items"] == []
 
 
 async def test_a_url_with_whitespace_or_control_characters_is_refused_and_nothing_is_stored(fresh_database,
@@ -62,7 +62,7 @@ async def test_a_url_with_whitespace_or_control_characters_is_refused_and_nothin
             [error] = r.json()["errors"]
             assert error["field"] == "url" and error["reason"], url
         listed = await service.client.get("/v1/subscriptions", headers=auth("operator"))
-        assert listed.json() == []
+        assert listed.json()["items"] == []
 
 
 async def test_an_allowed_host_may_be_a_loopback_target(fresh_database, fresh_kafka, tmp_path):
@@ -111,7 +111,7 @@ async def test_roles_and_ownership_of_subscriptions(fresh_database, fresh_kafka,
         mine = await subscribe(service.client, "http://127.0.0.1:9/a", subject="crm-a")
         theirs = await subscribe(service.client, "http://127.0.0.1:9/b", subject="crm-b")
         a = auth("integrator", "crm-a")
-        listed = (await service.client.get("/v1/subscriptions", headers=a)).json()
+        listed = (await service.client.get("/v1/subscriptions", headers=a)).json()["items"]
         assert [s["id"] for s in listed] == [mine["id"]]
         other = theirs["id"]
         for method, path in (("GET", f"/v1/subscriptions/{other}"), ("DELETE", f"/v1/subscriptions/{other}"),
@@ -121,7 +121,7 @@ async def test_roles_and_ownership_of_subscriptions(fresh_database, fresh_kafka,
             assert r.status_code == 404, (method, path, r.text)
         assert (await service.client.post(f"/v1/deliveries/{uuid.uuid4()}/redeliver", headers=a)).status_code == 404
 
-        everything = (await service.client.get("/v1/subscriptions", headers=auth("operator"))).json()
+        everything = (await service.client.get("/v1/subscriptions", headers=auth("operator"))).json()["items"]
         assert {s["id"] for s in everything} == {mine["id"], theirs["id"]}
         r = await service.client.delete(f"/v1/subscriptions/{mine['id']}", headers=a)
         assert r.status_code == 204

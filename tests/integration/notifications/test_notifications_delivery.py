@@ -69,7 +69,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_until_it_recovers(fres
         [delivery] = await eventually(succeeded)
         assert [a["status_code"] for a in delivery["attempt_log"]] == [500, 500, 200]
         assert [a["outcome"] for a in delivery["attempt_log"]] == ["failed", "failed", "succeeded"]
-        [sub] = (await service.client.get("/v1/subscriptions", headers=auth("integrator", "crm"))).json()
+        [sub] = (await service.client.get("/v1/subscriptions", headers=auth("integrator", "crm"))).json()["items"]
         assert sub["status"] == "active" and sub["failing_since"] is None
 
 
@@ -269,7 +269,7 @@ async def test_redeliver_sends_the_same_webhook_id_again(fresh_database, fresh_k
 
 async def _events_received(service, n: int):
     r = await service.client.get("/v1/events", headers=auth("operator"))
-    return len(r.json()) >= n
+    return len(r.json()["items"]) >= n
 
 
 async def _attempts(service, subscription_id: str, n: int):

@@ -73,4 +73,4 @@ async def test_an_allowed_host_port_exempts_only_that_port_of_the_host(fresh_dat
 
             await eventually(lambda: received(receiver, 1))
             listed = await service.client.get("/v1/subscriptions", headers=auth("operator"))
-            assert [s["id"] for s in listed.json()] == [subscription["id"]]
+            assert [s["id"] for s in listed.json()["items"]] == [subscription["id"]]

@@ -63,5 +63,14 @@ async def test_the_demo_lab_adds_its_programme_team_refuses_an_outsider_and_hand
     assert [m["subject"] for m in members] == ["lab", "programme-team-mvs"]  # the creator first
     assert {s["done_by"] for s in lab["checklist"]} == {"programme-team-mvs"}
     assert lab["implementations"][0]["status"] == "handed_over"
+    # SPEC 5.3: the stage walk with a pause ends in sustainment, outcomes with costs, and another one stopped.
+    first, second = lab["implementations"]
+    assert [(c["stage"], c["status"]) for c in first["changes"]] == [
+        ("installation", "preparing"), ("installation", "running"), ("initial_implementation", "running"),
+        ("initial_implementation", "paused"), ("initial_implementation", "running"),
+        ("full_implementation", "running"), ("sustainment", "handed_over")]
+    assert first["impact_totals"]["cost_eur"] == "84150.00" and first["impact_totals"]["benefit_per_euro"]
+    assert second["status"] == "stopped" and second["status_reason"]
     out = capsys.readouterr().out
+    assert "benefit per euro" in out and "phases covered:" in out
     assert "a lab token of another lab is refused: 403" in out

@@ -13,6 +13,7 @@ from assessment.domain.model import Assessment, AssessmentStatus, Review
 from assessment.domain.portfolio import PortfolioProject
 from assessment.domain.withdrawal import Withdrawal
 from schuldenlab.demo_data import KNOWN_PROJECTS
+from tests.unit.assessment.rating_fakes import FakeRatingRepository
 
 
 def dossier_from(submission: dict[str, Any], *, project_id: uuid.UUID | None = None, revision: int = 1,
@@ -51,7 +52,8 @@ class FakeAssessmentRepository:
         self.rows: dict[uuid.UUID, Assessment] = {}
 
     async def add(self, a: Assessment) -> None:
-        if any(x.project_id == a.project_id and x.revision == a.revision for x in self.rows.values()):
+        if a.reassessment is None and any(x.project_id == a.project_id and x.revision == a.revision
+                                          and x.reassessment is None for x in self.rows.values()):
             raise AssertionError("unique (project_id, revision) violated")
         self.rows[a.id] = copy.deepcopy(a)
 
@@ -75,10 +77,12 @@ class FakeAssessmentRepository:
 
     async def for_project(self, project_id: uuid.UUID) -> list[Assessment]:
         return copy.deepcopy(sorted((a for a in self.rows.values() if a.project_id == project_id),
-                                    key=lambda a: a.revision))
+                                    key=lambda a: (a.revision, a.opened_at)))
 
-    async def list(self, status: AssessmentStatus | None) -> list[Assessment]:
-        return copy.deepcopy([a for a in self.rows.values() if status is None or a.status is status])
+    async def list(self, status: AssessmentStatus | None, after=None, limit: int = 50) -> list[Assessment]:
+        found = sorted((a for a in self.rows.values() if status is None or a.status is status),
+                       key=lambda a: (a.opened_at, a.id))
+        return copy.deepcopy([a for a in found if after is None or (a.opened_at, a.id) > after][:limit])
 
 
 class FakePortfolioRepository:
@@ -121,6 +125,7 @@ class FakeUnitOfWork:
         self.assessments = FakeAssessmentRepository()
         self.portfolio = FakePortfolioRepository()
         self.withdrawals = FakeWithdrawalRepository()
+        self.ratings = FakeRatingRepository()
         self.published: list[Any] = []
 
     async def publish(self, payload: Any) -> None:

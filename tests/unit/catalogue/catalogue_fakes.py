@@ -34,6 +34,10 @@ class FakeProjects:
     async def save(self, project: Project) -> None:
         self.rows[project.id] = copy.deepcopy(project)
 
+    async def expiring(self, now, limit: int) -> list[uuid.UUID]:
+        return [p.id for p in self.rows.values()
+                if p.is_listed and p.rating and p.rating.expiry_due_at and p.rating.expiry_due_at <= now][:limit]
+
 
 class FakeLabs:
     def __init__(self) -> None:

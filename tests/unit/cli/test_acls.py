@@ -51,7 +51,8 @@ def test_notifications_may_not_write_a_verdict_or_anything_but_its_dead_letters(
 
 
 def test_assessment_writes_its_verdicts_and_dead_letters_and_reads_its_own_group(acls):
-    assert granted(acls, "assessment", WRITE) == {"assessment.project-assessed.v1", "assessment.dlq.v1"}
+    assert granted(acls, "assessment", WRITE) == {"assessment.project-assessed.v1", "assessment.reassessment-due.v1",
+                                                  "assessment.dlq.v1"}
     assert {"assessment.project-assessed.v1", "assessment.dlq.v1"} <= granted(acls, "assessment", DESCRIBE)
     assert granted(acls, "assessment", READ, GROUP) == {"assessment"}
 

@@ -45,3 +45,14 @@ def test_debug_logging_prints_the_traceback_before_the_same_one_line(failing_dem
     loud = capsys.readouterr().err
     assert "Traceback" not in quiet and loud.startswith("Traceback")
     assert loud.strip().splitlines()[-1] == quiet.strip()
+
+
+def test_status_without_a_running_platform_is_one_line_and_exit_code_1(monkeypatch, tmp_path, capsys):
+    for name in [n for n in os.environ if n.startswith("SCHULDENLAB_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("SCHULDENLAB_HOME", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["status"])
+    assert stopped.value.code == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith(f"no platform is running on {tmp_path}: start one with `schuldenlab up`")

@@ -32,7 +32,7 @@ class FakeEvents:
     async def add(self, event):
         self.added.append(event)
 
-    async def recent(self, limit):
+    async def recent(self, limit, before=None):
         return self.added[-limit:]
 
 
@@ -46,8 +46,8 @@ class FakeSubscriptions:
     async def get(self, subscription_id):
         return self.rows.get(subscription_id)
 
-    async def list(self, owner):
-        return [s for s in self.rows.values() if owner is None or s.owner == owner]
+    async def list(self, owner, after=None, limit=50):
+        return [s for s in self.rows.values() if owner is None or s.owner == owner][:limit]
 
     async def remove(self, subscription_id):
         self.rows.pop(subscription_id, None)
@@ -85,7 +85,7 @@ class FakeDeliveries:
     async def get(self, delivery_id):
         return next((d for d in self.rows.values() if d.id == delivery_id), None)
 
-    async def list_for(self, subscription_id, limit):
+    async def list_for(self, subscription_id, limit, before=None):
         return [d for (s, _), d in self.rows.items() if s == subscription_id][:limit]
 
     async def requeue(self, delivery_id):

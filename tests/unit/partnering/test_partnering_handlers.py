@@ -52,8 +52,9 @@ class FakeLabs:
     async def get(self, lab_id, *, for_update=False):
         return copy.deepcopy(self.labs.get(lab_id))
 
-    async def list(self):
-        return [copy.deepcopy(lab) for lab in self.labs.values()]
+    async def list(self, after=None, limit=50):
+        found = sorted(self.labs.values(), key=lambda lab: (lab.created_at, lab.id))
+        return [copy.deepcopy(lab) for lab in found if after is None or (lab.created_at, lab.id) > after][:limit]
 
     async def add_partner(self, partner):
         self.labs[partner.lab_id].partners.append(partner)

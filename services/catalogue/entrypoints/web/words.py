@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
 # The seven phases of debt assistance, in their order (DOMAIN.md), with SchuldenlabNL's own names.
 PHASES: dict[str, tuple[str, str]] = {
     "awareness": ("Bewustwording", "Vroegsignalering en preventie"),
@@ -89,4 +91,20 @@ def outcomes(record: dict) -> list[tuple[str, object]]:
     pooled = record.get("outcomes")
     if not isinstance(pooled, dict):
         return []
-    return [(OUTCOMES[key], pooled[key]) for key in OUTCOMES if pooled.get(key) is not None]
+    return [(OUTCOMES[key], _shown(key, pooled[key])) for key in OUTCOMES if pooled.get(key) is not None]
+
+
+# Exact decimals travel as strings ("2341.46"); shown the Dutch way with the places a reader needs.
+_DECIMAL_PLACES = {"cost_per_debt_free_household_eur": 2, "benefit_per_euro": 2}
+
+
+def _shown(key: str, value: object) -> object:
+    places = _DECIMAL_PLACES.get(key)
+    if places is None or not isinstance(value, str):
+        return value
+    try:
+        amount = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return value
+    whole, _, fraction = f"{amount:.{places}f}".partition(".")
+    return f"{number(int(whole))},{fraction}"

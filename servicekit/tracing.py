@@ -1,0 +1,87 @@
+"""Distributed tracing (OpenTelemetry, W3C Trace Context): one trace from an HTTP request through the outbox and
+Kafka to the handlers that consume its events, and on to the webhooks they cause.
+
+The links of the chain, each written once here:
+- an HTTP request starts a server span, or continues the caller's `traceparent`: FastAPI's own OpenTelemetry
+  support does it (since 0.16x, on by default, with the global tracer provider), named by the route template;
+- the outbox row keeps the trace context of the transaction that wrote it (`current`, in servicekit.outbox),
+  and the relay publishes it as the CloudEvents tracing extension (`ce_traceparent` / `ce_tracestate`);
+- the consumer continues that trace for the handler's span (`consuming`), so what the handler writes to the
+  outbox in turn belongs to the same trace;
+- notifications sends the context with each webhook (`traceparent` header, and in the CloudEvent body).
+
+Export only when the standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set: then
+an SDK tracer provider batches spans there over OTLP/HTTP, named by `OTEL_SERVICE_NAME` or `schuldenlab-<service>`
+(the other `OTEL_*` variables apply as the SDK reads them). With nothing configured OpenTelemetry's no-op provider
+stays: no span is recorded and each costs next to nothing, yet a trace context that came in travels on (a
+non-recording span carries its parent's ids), so a trace begun by a caller is not cut here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+TRACER = "schuldenlab"
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def configure(service: str, env: Mapping[str, str]) -> bool:
+    """Export spans over OTLP when the standard variables ask for it; whether it does."""
+    if not (env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")):
+        return False
+    if (env.get("OTEL_SDK_DISABLED") or "").lower() == "true" or env.get("OTEL_TRACES_EXPORTER") == "none":
+        return False
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return False  # one is set already (a test's in-memory exporter, say): leave it
+    # Imported only here: a process that exports nothing never loads the SDK.
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    name = env.get("OTEL_SERVICE_NAME") or f"schuldenlab-{service}"
+    provider = TracerProvider(resource=Resource.create({"service.name": name}))  # flushed at exit by the SDK
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(TRACER)
+
+
+def current() -> tuple[str | None, str | None]:
+    """The current trace context as (traceparent, tracestate); (None, None) outside any trace."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent"), carrier.get("tracestate")
+
+
+def context_of(traceparent: str | None, tracestate: str | None) -> Context:
+    """A context whose parent is the given trace context (an empty one when there is none)."""
+    carrier = {name: value for name, value in (("traceparent", traceparent), ("tracestate", tracestate)) if value}
+    return _PROPAGATOR.extract(carrier)
+
+
+@contextlib.contextmanager
+def consuming(name: str, traceparent: str | None, tracestate: str | None, **attributes: str) -> Iterator[Span]:
+    """The span of handling one consumed event, continuing the trace of the transaction that produced it."""
+    with tracer().start_as_current_span(name, context=context_of(traceparent, tracestate), kind=SpanKind.CONSUMER,
+                                        attributes=attributes) as span:
+        yield span
+
+
+@contextlib.contextmanager
+def sending(name: str, parent: Mapping[str, str] | None = None, **attributes: str) -> Iterator[dict[str, str]]:
+    """A client span for an outgoing request (a webhook), child of `parent` (W3C headers) or of the current span,
+    and the headers that carry it to the receiver."""
+    context = context_of(parent.get("traceparent"), parent.get("tracestate")) if parent is not None else None
+    with tracer().start_as_current_span(name, context=context, kind=SpanKind.CLIENT, attributes=attributes):
+        traceparent, tracestate = current()
+        yield {name: value for name, value in (("traceparent", traceparent), ("tracestate", tracestate)) if value}

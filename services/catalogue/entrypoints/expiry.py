@@ -1,0 +1,57 @@
+"""The rating expiry job: a background job of the catalogue runtime that republishes ratings that ran out.
+
+The listing hides an expired rating by the clock already (`valid_until`); this job makes the feed say so on
+time, without anyone reading. What is due is a column (`projects.rating_expires_at`), so a restart loses
+nothing, and due rows are taken with FOR UPDATE SKIP LOCKED, so with several replicas each expiry is
+published once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+from catalogue.service_layer import handlers
+from servicekit.config import ConfigError, Settings
+from servicekit.service import ServiceRuntime
+
+log = logging.getLogger(__name__)
+
+INTERVAL = "SCHULDENLAB_RATING_CHECK_INTERVAL"  # the same variable paces assessment's re-assessment scheduler
+DEFAULT_INTERVAL = 60.0
+
+
+def check_interval(settings: Settings) -> float:
+    raw = (settings.setting(INTERVAL) or "").strip()
+    if not raw:
+        return DEFAULT_INTERVAL
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= 86_400):
+        raise ConfigError(f"{INTERVAL}={raw!r}: expected a number of seconds above 0 and at most 86400")
+    return value
+
+
+async def run_once(runtime: ServiceRuntime) -> int:
+    published = 0
+    while True:
+        async with runtime.transaction() as uow:
+            batch = await handlers.publish_expiries(uow)
+        published += len(batch)
+        if not batch:
+            return published
+
+
+async def publish_expired_ratings(runtime: ServiceRuntime) -> None:
+    interval = check_interval(runtime.settings)
+    while True:
+        try:
+            await run_once(runtime)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("rating expiry job: pass failed; trying again in %s s", interval)
+        await asyncio.sleep(interval)
