@@ -7,11 +7,11 @@ one round and one ReassessmentDue (the round and the event commit in the rating'
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from assessment.config import RatingSettings
 from assessment.service_layer import reassessment
+from servicekit import periodic
 from servicekit.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,4 @@ async def run_once(runtime: ServiceRuntime) -> int:
 
 async def open_reassessments(runtime: ServiceRuntime) -> None:
     interval = RatingSettings.from_settings(runtime.settings).check_interval
-    while True:
-        try:
-            await run_once(runtime)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # The database may be away for a moment; the due rows are still due at the next pass.
-            log.exception("re-assessment scheduler: pass failed; trying again in %s s", interval)
-        await asyncio.sleep(interval)
+    await periodic.every(interval, lambda: run_once(runtime), name="re-assessment scheduler")

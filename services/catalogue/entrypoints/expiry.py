@@ -8,11 +8,11 @@ published once.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 
 from catalogue.service_layer import handlers
+from servicekit import periodic
 from servicekit.config import ConfigError, Settings
 from servicekit.service import ServiceRuntime
 
@@ -46,12 +46,4 @@ async def run_once(runtime: ServiceRuntime) -> int:
 
 
 async def publish_expired_ratings(runtime: ServiceRuntime) -> None:
-    interval = check_interval(runtime.settings)
-    while True:
-        try:
-            await run_once(runtime)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("rating expiry job: pass failed; trying again in %s s", interval)
-        await asyncio.sleep(interval)
+    await periodic.every(check_interval(runtime.settings), lambda: run_once(runtime), name="rating expiry job")
