@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,46 +13,17 @@ import pytest
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab_contracts.cloudevents import new_event, to_kafka_record
 from schuldenlab_contracts.events import Criteria, CriterionVerdict, PortfolioFit, ProjectAssessed
-from tests.support.harness import TEST_SIGNING_KEY, eventually, own_role
+from tests.support.catalogue_process import running_catalogue
+from tests.support.harness import eventually
 from tests.support.kafka import produce, read_topic
 
 pytestmark = pytest.mark.e2e
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def catalogue_process(fresh_database: str, fresh_kafka: str, tmp_path: Path):
-    port = _free_port()
-    # A role of its own, as `schuldenlab run` insists (it refuses a superuser's login).
-    own = asyncio.run(own_role(fresh_database, "catalogue"))
-    env = {**os.environ, "SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": own,
-           "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": fresh_kafka, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
-           "SCHULDENLAB_JWT_SECRET": TEST_SIGNING_KEY, "SCHULDENLAB_CATALOGUE_PORT": str(port),
-           "SCHULDENLAB_OUTBOX_POLL_INTERVAL": "0.5"}
-    with open(tmp_path / "catalogue.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "schuldenlab", "run", "catalogue"], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((tmp_path / "catalogue.log").read_text())
-            time.sleep(0.1)
+    with running_catalogue(fresh_database, fresh_kafka, tmp_path, SCHULDENLAB_OUTBOX_POLL_INTERVAL="0.5") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 async def test_a_submitted_project_found_proven_appears_in_the_catalogue_and_on_the_feed(

@@ -4,11 +4,6 @@ Idempotency-Key creates one project, against the catalogue running as its own pr
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import asyncpg
@@ -16,45 +11,16 @@ import httpx
 import pytest
 
 from tests.integration.catalogue.catalogue_support import dossier
-from tests.support.harness import TEST_SIGNING_KEY, own_role
+from tests.support.catalogue_process import running_catalogue
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def catalogue_url(fresh_database: str, fresh_kafka: str, tmp_path: Path):
     """`schuldenlab run catalogue`, as a container runs it; its URL once it is ready."""
-    port = _free_port()
-    # A role of its own, as `schuldenlab run` insists (it refuses a superuser's login).
-    own = asyncio.run(own_role(fresh_database, "catalogue"))
-    env = {**os.environ, "SCHULDENLAB_HOME": str(tmp_path), "SCHULDENLAB_DATABASE_URL": own,
-           "SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS": fresh_kafka, "SCHULDENLAB_KAFKA_IDEMPOTENCE": "false",
-           "SCHULDENLAB_JWT_SECRET": TEST_SIGNING_KEY, "SCHULDENLAB_CATALOGUE_PORT": str(port)}
-    with open(tmp_path / "catalogue.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "schuldenlab", "run", "catalogue"], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((tmp_path / "catalogue.log").read_text())
-            time.sleep(0.1)
+    with running_catalogue(fresh_database, fresh_kafka, tmp_path) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 async def test_a_client_that_times_out_and_retries_with_its_key_creates_one_project(catalogue_url: str,
