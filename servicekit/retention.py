@@ -23,10 +23,9 @@ from dataclasses import dataclass
 import asyncpg
 from prometheus_client import Counter
 
-from servicekit import db
+from servicekit import periodic
 from servicekit.config import ConfigError, Settings
 from servicekit.db import advisory_lock_key
-from servicekit.loglines import RateLimitedLog
 from servicekit.metrics import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -154,7 +153,6 @@ class RetentionJob:
         self._batch = batch
         self._pause = pause
         self._lock_key = advisory_lock_key(f"retention.{schema}")
-        self._outage_log = RateLimitedLog(log, per_window=6, window=3600.0)
 
     async def purge_once(self) -> dict[str, int] | None:
         """One pass of every rule; the rows deleted per table, or None when another replica is doing its pass."""
@@ -185,18 +183,10 @@ class RetentionJob:
 
     async def run(self) -> None:
         """A pass at start, then one every interval; a failed pass is logged and the next one tries again."""
-        while True:
-            try:
-                deleted = await self.purge_once()
-            except Exception as exc:
-                if not db.unavailable(exc):
-                    log.exception("retention %s: a pass failed; the next one in %.0f s", self._schema,
-                                  self._plan.interval)
-                else:
-                    self._outage_log.log(logging.WARNING, "retention %s: the database is unavailable (%s); the next "
-                                         "pass in %.0f s", self._schema, db.describe(exc), self._plan.interval)
-            else:
-                if deleted:
-                    log.info("retention %s: deleted %s", self._schema,
-                             ", ".join(f"{n} {table}" for table, n in deleted.items()))
-            await asyncio.sleep(self._plan.interval)
+        await periodic.every(self._plan.interval, self._pass, name=f"retention {self._schema}")
+
+    async def _pass(self) -> None:
+        deleted = await self.purge_once()
+        if deleted:
+            log.info("retention %s: deleted %s", self._schema,
+                     ", ".join(f"{n} {table}" for table, n in deleted.items()))
