@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from servicekit.config import ConfigError, Settings
+from servicekit.config import Settings
 from servicekit.problems import problem_response
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -14,12 +14,7 @@ DEFAULT_MAX_BODY_BYTES = 64 * 1024
 def max_body_bytes(settings: Settings, service: str) -> int:
     """The service's limit: SCHULDENLAB_<SERVICE>_MAX_BODY_BYTES, else 64 KiB; a bad value stops the start."""
     name = f"SCHULDENLAB_{service.upper()}_MAX_BODY_BYTES"
-    raw = (settings.setting(name) or "").strip()
-    if not raw:
-        return DEFAULT_MAX_BODY_BYTES
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number of bytes, 1 or more")
-    return int(raw)
+    return settings.whole(name, DEFAULT_MAX_BODY_BYTES, least=1, most=1 << 30, unit="bytes")
 
 
 def _declared_length(scope: Scope) -> int | None:

@@ -25,7 +25,7 @@ from schuldenlab_contracts.cloudevents import KafkaRecord
 from schuldenlab_contracts.registry import EVENTS
 from servicekit import metrics
 from servicekit.backoff import Backoff
-from servicekit.config import ConfigError, Settings
+from servicekit.config import Settings
 from servicekit.consumer import ReceivedRecord
 from servicekit.deadletters import DeadLetter, DeadLetterRefused, dead_letter_topic, retry_topic
 from servicekit.kafka import bootstrap_servers, faststream_security, producer_options
@@ -130,12 +130,8 @@ class ConsumerBatching:
         values = {}
         for name, field, most in (("MAX_RECORDS", "max_records", 10_000), ("MAX_WAIT_MS", "max_wait_ms", 60_000)):
             variable = settings.variable(f"CONSUMER_BATCH_{name}")
-            raw = (settings.setting(variable) or "").strip()
-            if not raw:
-                continue
-            if not raw.isdigit() or not 1 <= int(raw) <= most:
-                raise ConfigError(f"{variable}={raw!r}: expected a whole number from 1 to {most}")
-            values[field] = int(raw)
+            if value := settings.whole(variable, 0, least=1, most=most):  # 0: not set, the default stands
+                values[field] = value
         return cls(**values)
 
 

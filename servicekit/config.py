@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import ssl
@@ -32,17 +33,41 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: expected true or false")
 
 
-def _number(env: Mapping[str, str], name: str, default: float, kind: type = float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
+def whole_number(name: str, raw: str | None, default: int, *, least: int, most: int, unit: str = "") -> int:
+    """The one reading of a whole-number setting: unset or empty is `default`; anything but a whole number from
+    `least` to `most` is a ConfigError naming the variable, so a service stops at its start with one line."""
+    text = (raw or "").strip()
+    if not text:
+        return default
+    if not (text.isascii() and text.isdigit() and len(text) <= 18) or not least <= int(text) <= most:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number{unit and ' of ' + unit} from {least} to {most}")
+    return int(text)
+
+
+def decimal_number(name: str, raw: str | None, default: float, *, most: float, least: float = 0.0,
+                   above: float | None = None, unit: str = "") -> float:
+    """The one reading of a decimal setting (fractions let tests run with seconds where production has days):
+    unset or empty is `default`; NaN, infinity and anything outside the bounds is a ConfigError naming it."""
+    text = (raw or "").strip()
+    if not text:
         return default
     try:
-        value = kind(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r}: expected a {kind.__name__}") from exc
-    if value < 0:
-        raise ConfigError(f"{name}={raw!r}: must not be negative")
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    low = value > above if above is not None else value >= least
+    if not (math.isfinite(value) and low and value <= most):
+        bound = f"above {above:g}" if above is not None else f"at least {least:g}"
+        raise ConfigError(f"{name}={raw!r}: expected a number{unit and ' of ' + unit} {bound} and at most {most:g}")
     return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, *, least: int, most: int) -> int:
+    return whole_number(name, env.get(name), default, least=least, most=most)
+
+
+def _decimal(env: Mapping[str, str], name: str, default: float, *, most: float, above: float | None = None) -> float:
+    return decimal_number(name, env.get(name), default, most=most, above=above)
 
 
 def service_env(env: Mapping[str, str], service: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -162,10 +187,9 @@ DEFAULT_TOKEN_MAX_TTL = 30 * 24 * 3600  # 30 days: the longest `schuldenlab toke
 
 
 def _token_max_ttl(env: Mapping[str, str]) -> int:
-    value = int(_number(env, "SCHULDENLAB_TOKEN_MAX_TTL", DEFAULT_TOKEN_MAX_TTL, int))
-    if value == 0:
-        raise ConfigError("SCHULDENLAB_TOKEN_MAX_TTL='0': must be a positive number of seconds")
-    return value
+    name = "SCHULDENLAB_TOKEN_MAX_TTL"
+    return whole_number(name, env.get(name), DEFAULT_TOKEN_MAX_TTL, least=1, most=10 * 366 * 24 * 3600,
+                        unit="seconds")
 
 
 def _long_enough(key: str, source: str) -> str:
@@ -217,24 +241,26 @@ class Settings:
             env, sources = service_env(env, service)
         ports = dict(SERVICE_PORTS)
         for name in SERVICE_PORTS:
-            ports[name] = int(_number(env, f"SCHULDENLAB_{name.upper()}_PORT", ports[name], int))
+            variable = f"SCHULDENLAB_{name.upper()}_PORT"
+            ports[name] = whole_number(variable, env.get(variable), ports[name], least=0, most=65_535)
         return cls(
             home=Path(env.get("SCHULDENLAB_HOME") or ".schuldenlab").resolve(),
             database_url=env.get("SCHULDENLAB_DATABASE_URL") or None,
             kafka_bootstrap_servers=env.get("SCHULDENLAB_KAFKA_BOOTSTRAP_SERVERS") or None,
             kafka_idempotence=_bool(env, "SCHULDENLAB_KAFKA_IDEMPOTENCE", True),
             kafka_security=KafkaSecurity.from_env(env, sources),
-            kafka_session_timeout_ms=int(_number(env, "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS", 10_000, int)),
-            kafka_fetch_max_wait_ms=int(_number(env, "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS", 500, int)),
+            kafka_session_timeout_ms=_whole(env, "SCHULDENLAB_KAFKA_SESSION_TIMEOUT_MS", 10_000, least=1,
+                                            most=3_600_000),
+            kafka_fetch_max_wait_ms=_whole(env, "SCHULDENLAB_KAFKA_FETCH_MAX_WAIT_MS", 500, least=0, most=60_000),
             jwt_secret=env.get("SCHULDENLAB_JWT_SECRET") or None,
             secrets_key=env.get("SCHULDENLAB_SECRETS_KEY") or None,
             token_max_ttl=_token_max_ttl(env),
             bind_host=env.get("SCHULDENLAB_BIND_HOST") or "127.0.0.1",
             ports=ports,
-            outbox_poll_interval=_number(env, "SCHULDENLAB_OUTBOX_POLL_INTERVAL", 1.0),
-            consumer_max_attempts=max(1, int(_number(env, "SCHULDENLAB_CONSUMER_MAX_ATTEMPTS", 5, int))),
-            consumer_backoff_initial=_number(env, "SCHULDENLAB_CONSUMER_BACKOFF_INITIAL", 0.2),
-            consumer_backoff_max=_number(env, "SCHULDENLAB_CONSUMER_BACKOFF_MAX", 5.0),
+            outbox_poll_interval=_decimal(env, "SCHULDENLAB_OUTBOX_POLL_INTERVAL", 1.0, above=0, most=3600),
+            consumer_max_attempts=_whole(env, "SCHULDENLAB_CONSUMER_MAX_ATTEMPTS", 5, least=1, most=100),
+            consumer_backoff_initial=_decimal(env, "SCHULDENLAB_CONSUMER_BACKOFF_INITIAL", 0.2, most=3600),
+            consumer_backoff_max=_decimal(env, "SCHULDENLAB_CONSUMER_BACKOFF_MAX", 5.0, most=3600),
             migrate_on_start=_bool(env, "SCHULDENLAB_MIGRATE_ON_START", True),
             log_level=(env.get("SCHULDENLAB_LOG_LEVEL") or "INFO").upper(),
             extra={k: v for k, v in env.items() if k.startswith("SCHULDENLAB_")},
@@ -321,6 +347,15 @@ class Settings:
     def setting(self, name: str, default: str | None = None) -> str | None:
         """A service-specific variable (e.g. SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS), read through the one loader."""
         return self.extra.get(name, default)
+
+    def whole(self, name: str, default: int, *, least: int, most: int, unit: str = "") -> int:
+        """A whole-number variable of a service or the runtime, read as `whole_number` reads every one."""
+        return whole_number(name, self.setting(name), default, least=least, most=most, unit=unit)
+
+    def decimal(self, name: str, default: float, *, most: float, least: float = 0.0, above: float | None = None,
+                unit: str = "") -> float:
+        """A decimal variable of a service or the runtime, read as `decimal_number` reads every one."""
+        return decimal_number(name, self.setting(name), default, most=most, least=least, above=above, unit=unit)
 
     def url_of(self, service: str) -> str:
         return f"http://{self.bind_host}:{self.ports[service]}"

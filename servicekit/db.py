@@ -48,17 +48,9 @@ class DatabaseLimits:
         values = {}
         for name in ("connect", "acquire", "statement", "transaction"):
             variable = settings.variable(f"DATABASE_{name.upper()}_TIMEOUT")
-            raw = (settings.setting(variable) or "").strip()
-            if not raw:
-                continue
-            try:
-                value = float(raw)
-            except ValueError:
-                value = math.nan
-            if not 0 < value <= _MAX_SECONDS:  # NaN and infinity fail this too
-                raise ConfigError(f"{variable}={raw!r}: expected a number of seconds greater than 0 "
-                                  f"(at most {_MAX_SECONDS})")
-            values[name] = value
+            value = settings.decimal(variable, math.nan, above=0, most=_MAX_SECONDS, unit="seconds")
+            if not math.isnan(value):  # NaN: not set, the default stands
+                values[name] = value
         return cls(**values)
 
 

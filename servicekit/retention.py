@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ import asyncpg
 from prometheus_client import Counter
 
 from servicekit import periodic
-from servicekit.config import ConfigError, Settings
+from servicekit.config import Settings, decimal_number, whole_number
 from servicekit.db import advisory_lock_key
 from servicekit.metrics import REGISTRY
 
@@ -86,9 +85,7 @@ def _days(settings: Settings, service: str, purge: Purge) -> int:
     if given is None:
         return purge.default_days
     name, raw = given
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_DAYS:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number of days from 1 to {MAX_DAYS}")
-    return int(raw)
+    return whole_number(name, raw, purge.default_days, least=1, most=MAX_DAYS, unit="days")
 
 
 def _interval(settings: Settings, service: str) -> float:
@@ -96,13 +93,7 @@ def _interval(settings: Settings, service: str) -> float:
     if given is None:
         return DEFAULT_INTERVAL
     name, raw = given
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_INTERVAL:  # NaN and infinity fail this too
-        raise ConfigError(f"{name}={raw!r}: expected a number of seconds greater than 0 (at most {MAX_INTERVAL:.0f})")
-    return value
+    return decimal_number(name, raw, DEFAULT_INTERVAL, above=0, most=MAX_INTERVAL, unit="seconds")
 
 
 def plan(settings: Settings, service: str, purges: Sequence[Purge] = ()) -> RetentionPlan:

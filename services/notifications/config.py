@@ -9,18 +9,7 @@ from notifications.domain.retry import DEFAULT_SCHEDULE, RetryPolicy
 from notifications.domain.targets import AllowedHost, parse_allowed_hosts
 from servicekit.config import ConfigError, Settings
 
-
-def _number(settings: Settings, name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = settings.setting(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r}: expected a number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r}: must be at least {minimum:g}")
-    return value
+DAY = 86_400  # seconds
 
 
 @dataclass(frozen=True)
@@ -46,16 +35,20 @@ class WebhookSettings:
             raise ConfigError(f"SCHULDENLAB_WEBHOOK_ALLOWED_HOSTS: {exc}") from None
         policy = RetryPolicy(
             schedule=schedule,
-            jitter=min(1.0, _number(settings, "SCHULDENLAB_WEBHOOK_RETRY_JITTER", 0.2)),
-            retry_after_max=_number(settings, "SCHULDENLAB_WEBHOOK_RETRY_AFTER_MAX", 3600.0),
-            disable_after=timedelta(seconds=_number(settings, "SCHULDENLAB_WEBHOOK_DISABLE_AFTER", 5 * 86400.0)),
+            jitter=settings.decimal("SCHULDENLAB_WEBHOOK_RETRY_JITTER", 0.2, most=1),
+            retry_after_max=settings.decimal("SCHULDENLAB_WEBHOOK_RETRY_AFTER_MAX", 3600.0, most=DAY * 30,
+                                             unit="seconds"),
+            disable_after=timedelta(seconds=settings.decimal("SCHULDENLAB_WEBHOOK_DISABLE_AFTER", 5 * DAY,
+                                                             most=DAY * 365, unit="seconds")),
         )
         return cls(
             allowed_hosts=allowed_hosts,
             policy=policy,
-            timeout=_number(settings, "SCHULDENLAB_WEBHOOK_TIMEOUT", 10.0, minimum=0.01),
-            concurrency=int(_number(settings, "SCHULDENLAB_WEBHOOK_CONCURRENCY", 50, minimum=1)),
-            per_host=int(_number(settings, "SCHULDENLAB_WEBHOOK_PER_HOST_CONCURRENCY", 4, minimum=1)),
-            poll_interval=_number(settings, "SCHULDENLAB_WEBHOOK_POLL_INTERVAL", 1.0, minimum=0.01),
-            rotation_grace=timedelta(seconds=_number(settings, "SCHULDENLAB_WEBHOOK_ROTATION_GRACE", 86400.0)),
+            timeout=settings.decimal("SCHULDENLAB_WEBHOOK_TIMEOUT", 10.0, least=0.01, most=300, unit="seconds"),
+            concurrency=settings.whole("SCHULDENLAB_WEBHOOK_CONCURRENCY", 50, least=1, most=10_000),
+            per_host=settings.whole("SCHULDENLAB_WEBHOOK_PER_HOST_CONCURRENCY", 4, least=1, most=1_000),
+            poll_interval=settings.decimal("SCHULDENLAB_WEBHOOK_POLL_INTERVAL", 1.0, least=0.01, most=3600,
+                                           unit="seconds"),
+            rotation_grace=timedelta(seconds=settings.decimal("SCHULDENLAB_WEBHOOK_ROTATION_GRACE", float(DAY),
+                                                              most=DAY * 365, unit="seconds")),
         )
