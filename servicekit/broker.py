@@ -26,11 +26,11 @@ from schuldenlab_contracts.registry import EVENTS
 from servicekit import metrics
 from servicekit.backoff import Backoff
 from servicekit.config import Settings
-from servicekit.consumer import ReceivedRecord
 from servicekit.deadletters import DeadLetter, DeadLetterRefused, dead_letter_topic, retry_topic
 from servicekit.kafka import bootstrap_servers, faststream_security, producer_options
 from servicekit.loglines import RateLimitedLog
 from servicekit.metrics import REGISTRY
+from servicekit.records import ReceivedRecord
 
 log = logging.getLogger(__name__)
 

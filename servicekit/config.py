@@ -258,7 +258,7 @@ class Settings:
             bind_host=env.get("SCHULDENLAB_BIND_HOST") or "127.0.0.1",
             ports=ports,
             outbox_poll_interval=_decimal(env, "SCHULDENLAB_OUTBOX_POLL_INTERVAL", 1.0, above=0, most=3600),
-            consumer_max_attempts=_whole(env, "SCHULDENLAB_CONSUMER_MAX_ATTEMPTS", 5, least=1, most=100),
+            consumer_max_attempts=_whole(env, "SCHULDENLAB_CONSUMER_MAX_ATTEMPTS", 5, least=1, most=1_000_000),
             consumer_backoff_initial=_decimal(env, "SCHULDENLAB_CONSUMER_BACKOFF_INITIAL", 0.2, most=3600),
             consumer_backoff_max=_decimal(env, "SCHULDENLAB_CONSUMER_BACKOFF_MAX", 5.0, most=3600),
             migrate_on_start=_bool(env, "SCHULDENLAB_MIGRATE_ON_START", True),

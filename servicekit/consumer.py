@@ -7,12 +7,15 @@ ce_source is not the producer of its topic, too) goes to the dead-letter topic a
 make it valid.
 
 The records of one fetch are applied together: in fetch order (so in order per partition, hence per
-key), in one transaction with their inbox rows written in one statement. A handler that fails there
-rolls the transaction back; the records before it are applied together again, the failing one goes the
-one-record way (its own transaction per attempt, retries with backoff, then the dead-letter topic), and
-the records after it are applied together. Whatever a batch cannot pin on one record (the database
-unavailable, a transaction over its time limit) sends each of its records the one-record way, which
-also waits out an unavailable database. That way is the reference; the batch only saves round trips.
+key), in one transaction with their inbox rows (and the feed positions of state records) written in one
+statement each. A service may give an event type a batch handler too: a run of consecutive records of
+that type then goes to it at once, so it can read and write for all of them in a few statements. A
+handler that fails there rolls the transaction back; the records before it are applied together again,
+the failing one (every record of a failing run) goes the one-record way (its own transaction per
+attempt, retries with backoff, then the dead-letter topic), and the records after it are applied
+together. Whatever a batch cannot pin on one record (the database unavailable, a transaction over its
+time limit) sends each of its records the one-record way, which also waits out an unavailable
+database. That way is the reference; the batch only saves round trips.
 
 A dead letter that the dead-letter topic refuses (too large, say) is written again as a stub without
 the value, so the partition moves on; while the topic cannot be written at all, the consumer backs off
@@ -23,17 +26,14 @@ operator replayed into the service's own retry topic is handled as one of the to
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 
 import asyncpg
-from pydantic import BaseModel
 
-from schuldenlab_contracts.cloudevents import CloudEvent, ContractViolation, from_kafka_record, parse_payload
+from schuldenlab_contracts.cloudevents import ContractViolation, from_kafka_record, parse_payload
 from schuldenlab_contracts.registry import by_type
 from servicekit import db, logs, metrics, tracing
 from servicekit.backoff import Backoff
@@ -58,17 +58,58 @@ from servicekit.deadletters import (
     retry_topic,
     stub_of,
 )
-from servicekit.inbox import InboxEntry, advance_feed_position, record_processed, record_processed_many
+from servicekit.inbox import (
+    FeedPosition,
+    InboxEntry,
+    advance_feed_position,
+    advance_feed_positions,
+    record_processed,
+    record_processed_many,
+)
 from servicekit.loglines import RateLimitedLog, one_line
+from servicekit.records import (
+    BatchHandler,
+    EventHandler,
+    Outcome,
+    Readable,
+    ReceivedRecord,
+    as_first_read,
+    topics_for,
+)
 from servicekit.uow import UnitOfWork, transaction
 
 # What moved to servicekit.deadletters stays importable from here, where the CLI and the tests look for it.
-__all__ = ["CONSUMER_HEADERS", "DATABASE_OUTAGE_LINES_PER_MINUTE", "DATABASE_PATIENCE",
-           "DEAD_LETTER_FAILURE_LINES_PER_MINUTE", "DEAD_LETTER_LINES_PER_MINUTE", "DEAD_LETTER_MIN_DELAY",
-           "DEAD_LETTER_PATIENCE", "HEADERS_DROPPED", "KEY_SHA256", "ORIGINAL_TOPIC", "REPLAY_OF", "VALUE_BYTES",
-           "VALUE_DROPPED", "VALUE_SHA256", "Backoff", "DatabaseOutage", "DeadLetter", "DeadLetterRefused",
-           "DeadLetterSink", "DeadLetterUnavailable", "EventConsumer", "EventHandler", "Outcome", "ReceivedRecord",
-           "dead_letter_topic", "retry_topic", "stub_of", "topics_for"]
+__all__ = [
+    "CONSUMER_HEADERS",
+    "DATABASE_OUTAGE_LINES_PER_MINUTE",
+    "DATABASE_PATIENCE",
+    "DEAD_LETTER_FAILURE_LINES_PER_MINUTE",
+    "DEAD_LETTER_LINES_PER_MINUTE",
+    "DEAD_LETTER_MIN_DELAY",
+    "DEAD_LETTER_PATIENCE",
+    "HEADERS_DROPPED",
+    "KEY_SHA256",
+    "ORIGINAL_TOPIC",
+    "REPLAY_OF",
+    "VALUE_BYTES",
+    "VALUE_DROPPED",
+    "VALUE_SHA256",
+    "Backoff",
+    "BatchHandler",
+    "DatabaseOutage",
+    "DeadLetter",
+    "DeadLetterRefused",
+    "DeadLetterSink",
+    "DeadLetterUnavailable",
+    "EventConsumer",
+    "EventHandler",
+    "Outcome",
+    "ReceivedRecord",
+    "dead_letter_topic",
+    "retry_topic",
+    "stub_of",
+    "topics_for",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,61 +121,18 @@ DEAD_LETTER_LINES_PER_MINUTE = 10
 DATABASE_PATIENCE = 60.0
 DATABASE_OUTAGE_LINES_PER_MINUTE = 6
 
-EventHandler = Callable[[BaseModel | None, CloudEvent, UnitOfWork], Awaitable[None]]
-Headers = Sequence[tuple[str, bytes]]
-
-
-class Outcome(enum.StrEnum):
-    PROCESSED = "processed"
-    DUPLICATE = "duplicate"
-    IGNORED = "ignored"
-    STALE = "stale"  # a state record older than one already applied for its key
-    DEAD_LETTERED = "dead_lettered"
-
-
-@dataclass(frozen=True)
-class ReceivedRecord:
-    """The parts of a Kafka record the consumer needs, independent of the client library."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-
-
-@dataclass(frozen=True)
-class _Readable:
-    """A record read as its event (a replayed one as first read), with the handler of its type."""
-
-    record: ReceivedRecord
-    event: CloudEvent
-    handler: EventHandler
-    payload: BaseModel | None
-    via: str  # how it came, for the log: "" or " (replayed through ...)"
-
-    @property
-    def where(self) -> str:
-        return f"{self.record.topic}[{self.record.partition}]@{self.record.offset}"
-
-
 class DatabaseOutage(Exception):
     """The database stayed unavailable for DATABASE_PATIENCE seconds; the record is to be delivered again."""
 
 
 class _HandlerFailed(Exception):
-    """Ends a batch's transaction (rolling it back) when the handler of its `index`-th record raised `cause`."""
+    """Ends a batch's transaction (rolling it back) when the handler of its records `start` up to `stop` raised
+    `cause`: one record's handler, or a batch handler's run."""
 
-    def __init__(self, index: int, cause: Exception) -> None:
-        super().__init__(f"record {index} of the batch failed: {type(cause).__name__}")
-        self.index = index
+    def __init__(self, start: int, stop: int, cause: Exception) -> None:
+        super().__init__(f"records {start} to {stop - 1} of the batch failed: {type(cause).__name__}")
+        self.start, self.stop = start, stop
         self.cause = cause
-
-
-def topics_for(handlers: Mapping[str, EventHandler]) -> list[str]:
-    """The topics that carry the event types a service handles."""
-    return sorted({by_type(ce_type).topic for ce_type in handlers})
 
 
 class EventConsumer:
@@ -148,6 +146,7 @@ class EventConsumer:
         uow_factory: Callable[[asyncpg.Connection], UnitOfWork],
         handlers: Mapping[str, EventHandler],
         dead_letter: DeadLetterSink,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         max_attempts: int = 5,
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
@@ -157,6 +156,9 @@ class EventConsumer:
         self._pool = pool
         self._uow_factory = uow_factory
         self._handlers = dict(handlers)
+        self._batch_handlers = dict(batch_handlers or {})
+        if unpaired := set(self._batch_handlers) - set(self._handlers):
+            raise ValueError(f"a batch handler needs a one-record handler of its type too: {sorted(unpaired)}")
         self._topics = frozenset(topics_for(self._handlers))
         self._max_attempts = max_attempts
         self._backoff_initial = backoff_initial
@@ -180,7 +182,7 @@ class EventConsumer:
         dead-lettered: what was applied before it stays applied (the inbox makes its redelivery a no-op).
         """
         outcomes: list[Outcome | None] = []
-        readable: list[_Readable] = []
+        readable: list[Readable] = []
         for record in records:
             read = await self._read(record)
             outcomes.append(read if isinstance(read, Outcome) else None)
@@ -189,13 +191,13 @@ class EventConsumer:
         applied = iter(await self._apply_together(readable))
         return [outcome if outcome is not None else next(applied) for outcome in outcomes]
 
-    async def _read(self, record: ReceivedRecord) -> _Readable | Outcome:
+    async def _read(self, record: ReceivedRecord) -> Readable | Outcome:
         """The record as its event; an invalid one goes to the dead-letter topic, one of no handled type is ignored."""
         via = ""
         try:
             if record.topic == retry_topic(self.service):
                 via = f" (replayed through {record.topic}[{record.partition}]@{record.offset})"
-                record = self._as_first_read(record)
+                record = as_first_read(record, self.service, self._topics)
             event = from_kafka_record(topic=record.topic, key=record.key, value=record.value, headers=record.headers)
             handler = self._handlers.get(event.type)
             payload = parse_payload(event) if handler is not None and event.data is not None else None
@@ -212,18 +214,21 @@ class EventConsumer:
         if handler is None:
             self._count(event.type, Outcome.IGNORED)
             return Outcome.IGNORED
-        return _Readable(record, event, handler, payload, via)
+        return Readable(record, event, handler, payload, via)
 
-    async def _apply_together(self, items: Sequence[_Readable]) -> list[Outcome]:
+    async def _apply_together(self, items: Sequence[Readable]) -> list[Outcome]:
         """Apply `items` in one transaction; a failing handler splits them around its record (module doc)."""
         if not items:
             return []
         try:
             outcomes = await self._apply_batch(items)
         except _HandlerFailed as failed:
-            before = await self._apply_together(items[:failed.index])
-            alone = await self._attempt(items[failed.index], failed=failed.cause)
-            return [*before, alone, *await self._apply_together(items[failed.index + 1:])]
+            before = await self._apply_together(items[:failed.start])
+            if failed.stop - failed.start == 1:
+                alone = [await self._attempt(items[failed.start], failed=failed.cause)]
+            else:  # which record of the run failed is not known: each goes the one-record way, afresh
+                alone = [await self._attempt(item) for item in items[failed.start:failed.stop]]
+            return [*before, *alone, *await self._apply_together(items[failed.stop:])]
         except Exception as exc:
             # Not one record's doing (the database unavailable, the transaction over its limit): each record
             # the one-record way, which tells an outage from an event's own failure and waits the outage out.
@@ -234,31 +239,70 @@ class EventConsumer:
             self._count(item.event.type, outcome)
         return outcomes
 
-    async def _apply_batch(self, items: Sequence[_Readable]) -> list[Outcome]:
+    async def _apply_batch(self, items: Sequence[Readable]) -> list[Outcome]:
         """One transaction for all of `items`; raises _HandlerFailed (the transaction rolled back) at the first
         handler that fails, and lets what says the database is unavailable end the batch as a whole."""
+        outcomes: list[Outcome | None] = [None] * len(items)
         async with transaction(self._pool, self._uow_factory) as uow:
             first_time = await record_processed_many(uow.conn, [
                 InboxEntry(uuid.UUID(item.event.id), item.event.type, item.record.topic, item.record.partition,
                            item.record.offset) for item in items])
-            outcomes = []
             for index, item in enumerate(items):
                 event_id = uuid.UUID(item.event.id)
-                if event_id not in first_time:
-                    outcomes.append(Outcome.DUPLICATE)
-                    continue
-                first_time.discard(event_id)  # the same ce_id twice in one fetch: the later one is a duplicate
+                if event_id in first_time:
+                    first_time.discard(event_id)  # the same ce_id twice in one fetch: the later one is a duplicate
+                else:
+                    outcomes[index] = Outcome.DUPLICATE
+            states = [index for index, item in enumerate(items)
+                      if outcomes[index] is None and by_type(item.event.type).compacted]
+            if states:
+                advanced = await advance_feed_positions(uow.conn, [
+                    FeedPosition(items[i].record.topic, items[i].event.subject, items[i].event.time,
+                                 uuid.UUID(items[i].event.id)) for i in states])
+                for index in states:
+                    if uuid.UUID(items[index].event.id) not in advanced:
+                        outcomes[index] = Outcome.STALE
+            for run in self._runs(items, [index for index, outcome in enumerate(outcomes) if outcome is None]):
                 started = time.perf_counter()
                 try:
-                    outcomes.append(await self._apply_effect(uow, item))
+                    await self._handle_run(uow, [items[index] for index in run])
                 except Exception as exc:
                     if db.unavailable(exc):
                         raise
-                    raise _HandlerFailed(index, exc) from exc
-                metrics.HANDLER_SECONDS.labels(self.service, item.event.type).observe(time.perf_counter() - started)
-        return outcomes
+                    raise _HandlerFailed(run[0], run[-1] + 1, exc) from exc
+                seconds = (time.perf_counter() - started) / len(run)
+                for index in run:
+                    outcomes[index] = Outcome.PROCESSED
+                    metrics.HANDLER_SECONDS.labels(self.service, items[index].event.type).observe(seconds)
+        return [outcome for outcome in outcomes if outcome is not None]
 
-    async def _attempt(self, item: _Readable, *, failed: Exception | None = None) -> Outcome:
+    def _runs(self, items: Sequence[Readable], due: Sequence[int]) -> list[list[int]]:
+        """The records to apply, in order, as runs: consecutive records of a type with a batch handler go
+        together (only consecutive ones, so the order per key holds), every other record alone."""
+        runs: list[list[int]] = []
+        for index in due:
+            ce_type = items[index].event.type
+            previous = runs[-1] if runs else None
+            if (previous is not None and ce_type in self._batch_handlers and previous[-1] == index - 1
+                    and items[previous[-1]].event.type == ce_type):
+                previous.append(index)
+            else:
+                runs.append([index])
+        return runs
+
+    async def _handle_run(self, uow: UnitOfWork, run: Sequence[Readable]) -> None:
+        """A run's handler: a lone record's own (in its trace, as the one-record way), or the batch handler."""
+        if len(run) == 1:
+            await self._handle_one(uow, run[0])
+            return
+        first = run[0]
+        with tracing.consuming_many(f"{first.record.topic} process", [
+                (item.event.traceparent, item.event.tracestate) for item in run],
+                **{"messaging.system": "kafka", "messaging.destination.name": first.record.topic,
+                   "messaging.batch.message_count": len(run), "messaging.consumer.group.name": self.service}):
+            await self._batch_handlers[first.event.type]([(item.payload, item.event) for item in run], uow)
+
+    async def _attempt(self, item: Readable, *, failed: Exception | None = None) -> Outcome:
         """The one-record way: its own transaction per attempt, retries with backoff, then the dead-letter topic.
 
         `failed`: the failure of a first attempt already made (inside a batch).
@@ -294,41 +338,26 @@ class EventConsumer:
             self._count(event.type, outcome)
             return outcome
 
-    def _as_first_read(self, record: ReceivedRecord) -> ReceivedRecord:
-        """A replayed record as the one first read: its topic and coordinates, its headers without dlq_*.
-
-        So it meets the same rules as on its first delivery: the contract of that topic (ce_source
-        included), the inbox's ce_id (applied once, whichever way it came) and, on the compacted feed,
-        the newest state applied per key. Only the operator may write the retry topic (the ACLs);
-        still, a record naming a topic this service does not read is refused like any invalid one.
-        """
-        headers = {name: value.decode("utf-8", "replace") for name, value in record.headers}
-        original = headers.get(ORIGINAL_TOPIC)
-        if original not in self._topics:
-            raise ContractViolation(ORIGINAL_TOPIC, f"{original!r} is not a topic {self.service} consumes"
-                                    if original else "missing: a replayed record names the topic it came from")
-        return ReceivedRecord(
-            topic=original, partition=_number(headers.get("dlq_original_partition")),
-            offset=_number(headers.get("dlq_original_offset")), key=record.key, value=record.value,
-            headers=tuple((name, value) for name, value in record.headers if not name.startswith("dlq_")),
-        )
-
-    async def _apply_effect(self, uow: UnitOfWork, item: _Readable) -> Outcome:
+    async def _apply_effect(self, uow: UnitOfWork, item: Readable) -> Outcome:
         """The event's effect in the caller's transaction, after its inbox row: stale on the feed, else handled."""
         event, record = item.event, item.record
         if by_type(event.type).compacted and not await advance_feed_position(
                 uow.conn, topic=record.topic, key=event.subject, as_of=event.time, event_id=event.id):
             return Outcome.STALE
-        # In the trace of the transaction that produced the event, so what the handler writes to the outbox in
-        # turn carries it on; every line it logs names the event.
+        await self._handle_one(uow, item)
+        return Outcome.PROCESSED
+
+    async def _handle_one(self, uow: UnitOfWork, item: Readable) -> None:
+        """One event's handler, in the trace of the transaction that produced the event (so what the handler
+        writes to the outbox in turn carries it on); every line it logs names the event."""
+        event, record = item.event, item.record
         with logs.bound(event_id=event.id), tracing.consuming(
                 f"{record.topic} process", event.traceparent, event.tracestate,
                 **{"messaging.system": "kafka", "messaging.destination.name": record.topic,
                    "messaging.message.id": event.id, "messaging.consumer.group.name": self.service}):
             await item.handler(item.payload, event, uow)
-        return Outcome.PROCESSED
 
-    async def _apply(self, item: _Readable) -> Outcome:
+    async def _apply(self, item: Readable) -> Outcome:
         started = time.perf_counter()
         async with transaction(self._pool, self._uow_factory) as uow:
             record = item.record
@@ -344,7 +373,7 @@ class EventConsumer:
         metrics.HANDLER_SECONDS.labels(self.service, item.event.type).observe(time.perf_counter() - started)
         return Outcome.PROCESSED
 
-    async def _apply_through_outages(self, item: _Readable) -> Outcome:
+    async def _apply_through_outages(self, item: Readable) -> Outcome:
         """`_apply`, waiting with backoff while the database is unavailable (DatabaseOutage past the patience).
 
         An outage is no fault of the event: it costs none of the event's attempts and never dead-letters
@@ -379,11 +408,3 @@ class EventConsumer:
 
     def _count(self, ce_type: str, outcome: Outcome) -> None:
         metrics.EVENTS_HANDLED.labels(self.service, ce_type, outcome.value).inc()
-
-
-def _number(text: str | None) -> int:
-    """A coordinate from a header; -1 where the header is missing or no number (an unknown position)."""
-    try:
-        return int(text or "")
-    except ValueError:
-        return -1

@@ -17,7 +17,7 @@ from servicekit.backoff import Backoff
 from servicekit.loglines import RateLimitedLog, one_line
 
 if TYPE_CHECKING:
-    from servicekit.consumer import ReceivedRecord
+    from servicekit.records import ReceivedRecord
 
 # The consumer's logger: operators (and the tests) find every line about consuming under one name.
 log = logging.getLogger("servicekit.consumer")

@@ -27,12 +27,14 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.auth import verify_token
-from servicekit.config import ConfigError, Settings
+from servicekit.config import Settings
 from servicekit.problems import Problem, problem_response
 
 if TYPE_CHECKING:
@@ -69,12 +71,8 @@ def key_ttl(settings: Settings, service: str) -> int:
     """Seconds a key is kept: SCHULDENLAB_<SERVICE>_IDEMPOTENCY_KEY_TTL, else SCHULDENLAB_IDEMPOTENCY_KEY_TTL,
     else 24 h; a bad value stops the service at its start, naming the variable."""
     for name in (f"SCHULDENLAB_{service.upper()}_IDEMPOTENCY_KEY_TTL", "SCHULDENLAB_IDEMPOTENCY_KEY_TTL"):
-        raw = (settings.setting(name) or "").strip()
-        if not raw:
-            continue
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not 1 <= int(raw) <= MAX_TTL:
-            raise ConfigError(f"{name}={raw!r}: expected a whole number of seconds from 1 to {MAX_TTL} (a year)")
-        return int(raw)
+        if ttl := settings.whole(name, 0, least=1, most=MAX_TTL, unit="seconds"):  # 0: not set here
+            return ttl
     return DEFAULT_TTL
 
 
@@ -138,26 +136,26 @@ def fingerprint(secret: bytes, method: str, path: str, query: bytes, body: bytes
     return hmac.digest(_derived(secret, b"fingerprint"), head + b"\n" + body, "sha256")
 
 
-def _keystream(key: bytes, nonce: bytes, length: int) -> bytes:
-    blocks = (hmac.digest(key, nonce + i.to_bytes(8, "big"), "sha256") for i in range((length + 31) // 32))
-    return b"".join(blocks)[:length]
-
-
-def _xor(data: bytes, stream: bytes) -> bytes:
-    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(len(data), "big")
+# The first byte of a sealed answer: AES-256-GCM. Answers kept by an older version (its own HMAC construction,
+# no such byte) are not opened: their retries are told the request took effect, as when an answer was lost.
+SEALED_FORMAT = b"\x02"
 
 
 def seal(secret: bytes, plaintext: bytes) -> bytes:
-    nonce = os.urandom(16)
-    cipher = _xor(plaintext, _keystream(_derived(secret, b"encrypt"), nonce, len(plaintext)))
-    return nonce + hmac.digest(_derived(secret, b"authenticate"), nonce + cipher, "sha256") + cipher
+    """The answer encrypted and authenticated (AES-256-GCM, from `cryptography`) under a key derived from the
+    caller's secret, which is never stored: the table alone opens no answer."""
+    nonce = os.urandom(12)
+    return SEALED_FORMAT + nonce + AESGCM(_derived(secret, b"seal")).encrypt(nonce, plaintext, SEALED_FORMAT)
 
 
 def unseal(secret: bytes, sealed: bytes) -> bytes:
-    nonce, tag, cipher = sealed[:16], sealed[16:48], sealed[48:]
-    if not hmac.compare_digest(tag, hmac.digest(_derived(secret, b"authenticate"), nonce + cipher, "sha256")):
-        raise ValueError("the kept answer was not sealed with this key")
-    return _xor(cipher, _keystream(_derived(secret, b"encrypt"), nonce, len(cipher)))
+    """What `seal` sealed; ValueError for another key, any change, or an answer kept in an older format."""
+    if sealed[:1] != SEALED_FORMAT:
+        raise ValueError("the kept answer is in a format this version does not read")
+    try:
+        return AESGCM(_derived(secret, b"seal")).decrypt(sealed[1:13], sealed[13:], SEALED_FORMAT)
+    except InvalidTag:
+        raise ValueError("the kept answer was not sealed with this key, or was changed") from None
 
 
 def _encode_answer(status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
@@ -296,7 +294,7 @@ class IdempotencyKeys:
         await self._purge_if_due(pool)
         outcome = await _claim(pool, rid, fp, claim, self.ttl)
         if isinstance(outcome, bytes):
-            await self._replay(secret, outcome, send)
+            await self._replay(request, secret, outcome, receive, send)
         elif outcome == _MISMATCH:
             reason = ("already used for another request (method, path, query or body differ); "
                       "a key names one request: send a new key for a new request")
@@ -368,8 +366,13 @@ class IdempotencyKeys:
             log.warning("could not settle the %s of POST %s (%s); its retries get 409 for up to %.0f s",
                         HEADER, path, type(exc).__name__, IN_FLIGHT_LEASE)
 
-    async def _replay(self, secret: bytes, sealed: bytes, send: Send) -> None:
-        status, headers, body = _decode_answer(unseal(secret, sealed))
+    async def _replay(self, request: Request, secret: bytes, sealed: bytes, receive: Receive, send: Send) -> None:
+        try:
+            status, headers, body = _decode_answer(unseal(secret, sealed))
+        except ValueError:  # kept by an older version (see SEALED_FORMAT): it took effect, nothing runs again
+            response = problem_response(request, 409, TOOK_EFFECT, conditions=[f"a new {HEADER} for a new request"])
+            await response(request.scope, receive, send)
+            return
         await send({"type": "http.response.start", "status": status,
                     "headers": [*headers, (REPLAYED.lower().encode(), b"true")]})
         await send({"type": "http.response.body", "body": body})

@@ -68,3 +68,50 @@ async def advance_feed_position(
         topic, key, as_of, uuid.UUID(event_id),
     )
     return bool(advanced)
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """One state record of a compacted topic as its position: the key's state as of `as_of`."""
+
+    topic: str
+    key: str
+    as_of: datetime
+    event_id: uuid.UUID
+
+
+async def advance_feed_positions(conn: asyncpg.Connection, positions: Sequence[FeedPosition]) -> set[uuid.UUID]:
+    """`advance_feed_position` for the records of a fetch, in one statement: the ids of those to apply, as one by
+    one in their order would find them (each newer than what its key had by then), and the newest per key kept."""
+    newest: dict[tuple[str, str], FeedPosition] = {}
+    for position in positions:
+        held = newest.get((position.topic, position.key))
+        if held is None or held.as_of < position.as_of:
+            newest[(position.topic, position.key)] = position
+    # In key order, so two consumers advancing overlapping keys (during a rebalance) wait instead of deadlocking.
+    ordered = [newest[key] for key in sorted(newest)]
+    # `earlier` reads the positions as they were before this statement (a CTE does not see the INSERT's rows).
+    rows = await conn.fetch(
+        """WITH given (topic, key, as_of, event_id) AS (
+               SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[])),
+           earlier AS (SELECT f.topic, f.key, f.as_of FROM feed_positions f JOIN given g USING (topic, key)),
+           advanced AS (
+               INSERT INTO feed_positions (topic, key, as_of, event_id) SELECT * FROM given
+               ON CONFLICT (topic, key) DO UPDATE SET as_of = EXCLUDED.as_of, event_id = EXCLUDED.event_id
+               WHERE feed_positions.as_of < EXCLUDED.as_of
+               RETURNING topic, key)
+           SELECT g.topic, g.key, e.as_of AS earlier, a.key IS NOT NULL AS advanced
+           FROM given g LEFT JOIN earlier e USING (topic, key) LEFT JOIN advanced a USING (topic, key)""",
+        [p.topic for p in ordered], [p.key for p in ordered], [p.as_of for p in ordered],
+        [p.event_id for p in ordered],
+    )
+    # A key whose newest record did not advance (a newer state was applied, by this consumer or another
+    # meanwhile) applies none of them; otherwise each record newer than the state before it applies.
+    running = {(row["topic"], row["key"]): row["earlier"] for row in rows if row["advanced"]}
+    fresh: set[uuid.UUID] = set()
+    for position in positions:
+        key = (position.topic, position.key)
+        if key in running and (running[key] is None or running[key] < position.as_of):
+            running[key] = position.as_of
+            fresh.add(position.event_id)
+    return fresh

@@ -11,19 +11,21 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
+from opentelemetry import trace
+
 from servicekit.config import ConfigError, Settings
 
 LOG_FORMATS = ("text", "json")
 
 # What a line is about, for every line logged while it is in hand: the access middleware binds the request id,
-# the consumer the event id. Tracing adds `trace_id` and `span_id` here, read from the current span.
+# the consumer the event id. `trace_id` and `span_id` come from the current OpenTelemetry span instead.
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 EVENT_ID: ContextVar[str | None] = ContextVar("event_id", default=None)
 
 # The record attributes a line carries besides the message, where a record has them: the context above and
 # the access log's own (servicekit.access). Named, not "every `extra`": a library's extra attribute may hold
 # anything (uvicorn's `color_message` holds ANSI codes), and a field not named here cannot leak into a line.
-CONTEXT_FIELDS = ("request_id", "event_id")
+CONTEXT_FIELDS = ("request_id", "event_id", "trace_id", "span_id")
 FIELDS = (*CONTEXT_FIELDS, "method", "route", "status", "duration_ms")
 
 # Loggers that install handlers of their own (FastStream: always coloured; uvicorn: per its log_config);
@@ -56,12 +58,19 @@ def bound(*, request_id: str | None = None, event_id: str | None = None) -> Iter
 
 
 class _Context(logging.Filter):
-    """Adds the bound ids to a record; on the handler, so records of every logger get them."""
+    """Adds the bound ids and the current span's ids to a record; on the handler, so records of every logger
+    get them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         for name, var in (("request_id", REQUEST_ID), ("event_id", EVENT_ID)):
             if getattr(record, name, None) is None and (value := var.get()) is not None:
                 setattr(record, name, value)
+        # W3C hex, as in `traceparent`, so a line is found from a trace and a trace from a line. With tracing off
+        # there is mostly no valid span (FastAPI starts none without a provider): then this is one context lookup.
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid and getattr(record, "trace_id", None) is None:
+            record.trace_id = f"{span.trace_id:032x}"
+            record.span_id = f"{span.span_id:016x}"
         return True
 
 

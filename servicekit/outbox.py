@@ -9,8 +9,8 @@ A pass pipelines: it sends a batch, reads and sends the next while the first is 
 rows published batch by batch as Kafka acknowledges them (on a second connection, while it reads on).
 Rows of different keys go out concurrently; a key's rows go one after the other (a row is sent once
 the key's previous row is acknowledged), so a failed row holds back the rest of its key, also in the
-batches read after it. The value sent is the payload as PostgreSQL keeps it (`payload::text`), not
-decoded and encoded again.
+batches read after it. The value sent is the payload as written (a json column keeps the contracts' compact text),
+not decoded and encoded again.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from datetime import datetime
 
 import asyncpg
 
-from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, to_kafka_record
+from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, data_text, to_kafka_record
 from schuldenlab_contracts.registry import by_type
 from servicekit import db, metrics, tracing
 from servicekit.db import advisory_lock_key
@@ -57,14 +57,17 @@ async def append(conn: asyncpg.Connection, event: CloudEvent, *, schema: str) ->
     spec = by_type(event.type)
     # The trace of the work writing it (a request's, or a consumed event's): the relay sends it with the event.
     traceparent, tracestate = (event.traceparent, event.tracestate) if event.traceparent else tracing.current()
+    # The row and the NOTIFY that wakes the relay in one statement, one round trip (issue 13). NOTIFY is
+    # transactional: it is delivered only if and when this transaction commits.
     await conn.execute(
-        """INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, traceparent, tracestate)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        uuid.UUID(event.id), spec.topic, event.subject, event.type, event.source, event.time, event.data,
-        traceparent, tracestate,
+        """WITH appended AS (
+               INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, traceparent, tracestate)
+               VALUES ($1, $2, $3, $4, $5, $6, $7::text::json, $8, $9) RETURNING seq)
+           SELECT pg_notify($10, '') FROM appended""",
+        # Stored as the record's value will be, compact JSON text (a json column keeps it as written).
+        uuid.UUID(event.id), spec.topic, event.subject, event.type, event.source, event.time, data_text(event),
+        traceparent, tracestate, channel_name(schema),
     )
-    # NOTIFY is transactional: it is delivered only if and when this transaction commits.
-    await conn.execute("SELECT pg_notify($1, '')", channel_name(schema))
 
 
 @dataclass(frozen=True)
@@ -170,17 +173,18 @@ class OutboxRelay:
             while True:
                 # Each row read once per pass, in sequence order; a row that commits behind a later one is
                 # found by the next pass, which scans from the start again.
+                # The database's clock comes with the rows (a round trip fewer per batch): backoff is by it.
                 records = await conn.fetch(
                     """SELECT seq, event_id, key, ce_type, ce_source, ce_time, payload::text AS payload,
-                              next_attempt_at, traceparent, tracestate
+                              next_attempt_at, traceparent, tracestate, clock_timestamp() AS now
                        FROM outbox WHERE published_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2""",
                     after, self._batch_size,
                 )
                 if records:
-                    after = records[-1]["seq"]
-                    now = await conn.fetchval("SELECT clock_timestamp()")
+                    after, now = records[-1]["seq"], records[0]["now"]
                     sends = []
-                    for lane in plan_batch([PendingRow(**dict(r)) for r in records], now, blocked).values():
+                    rows = [PendingRow(*r[:-1]) for r in records]  # the columns in the fields' order, then `now`
+                    for lane in plan_batch(rows, now, blocked).values():
                         for row in lane:
                             previous = latest.get(row.key)
                             if previous is None or (previous.done() and previous.result()[0]):
@@ -213,19 +217,26 @@ class OutboxRelay:
     async def _send(self, row: PendingRow) -> asyncio.Future[Sent]:
         """Hand the row to the producer now (so in the order of the calls); the future says what became of it."""
         outcome: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+        record = row.to_record()
+        span = tracing.publishing(f"{record.topic} publish", row.traceparent, row.tracestate,
+                                  **{"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                                     "messaging.message.id": str(row.event_id)})
         try:
-            acknowledged = await self._publish(row.to_record())
+            acknowledged = await self._publish(record)
         except Exception as exc:
+            tracing.ended(span, exc)
             outcome.set_result(self._failed(row, exc))
             return outcome
         if acknowledged is None:  # a publish that waits for the acknowledgement itself
+            tracing.ended(span)
             outcome.set_result((True, None))
             return outcome
 
         def settle(ack: asyncio.Future) -> None:
+            failure = ack.exception() if not ack.cancelled() else asyncio.CancelledError()
+            tracing.ended(span, failure)
             if outcome.done():
                 return
-            failure = ack.exception() if not ack.cancelled() else asyncio.CancelledError()
             outcome.set_result((True, None) if failure is None else self._failed(row, failure))
 
         asyncio.ensure_future(acknowledged).add_done_callback(settle)

@@ -7,12 +7,20 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from servicekit import db
+from servicekit.config import Settings
 from servicekit.loglines import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
 # While the database is away, a job says so a few times an hour, not a traceback at every turn.
 OUTAGE_LINES_PER_HOUR = 6
+MAX_INTERVAL = 86_400.0  # a job runs at least once a day
+
+
+def interval_setting(settings: Settings, variable: str, default: float) -> float:
+    """How often a job runs, from `variable`: seconds above 0 and at most a day (fractions let tests run fast).
+    The one reading of such a variable, also where two services read the same one."""
+    return settings.decimal(variable, default, above=0, most=MAX_INTERVAL, unit="seconds")
 
 
 async def every(interval: float, one_pass: Callable[[], Awaitable[object]], *, name: str) -> None:

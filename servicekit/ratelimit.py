@@ -40,12 +40,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 def per_hour(settings: Settings, service: str, name: str, default: int) -> int:
     """The limit `SCHULDENLAB_<SERVICE>_<NAME>_PER_HOUR` (0 turns it off); a bad value stops the service's start."""
     variable = f"SCHULDENLAB_{service.upper()}_{name.upper()}_PER_HOUR"
-    raw = (settings.setting(variable) or "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 7) or int(raw) > MAX_PER_HOUR:
-        raise ConfigError(f"{variable}={raw!r}: expected a whole number from 0 (no limit) to {MAX_PER_HOUR}")
-    return int(raw)
+    return settings.whole(variable, default, least=0, most=MAX_PER_HOUR)  # 0: no limit
 
 
 def exempt_networks(settings: Settings) -> tuple[Network, ...]:

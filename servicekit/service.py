@@ -16,13 +16,14 @@ from servicekit.access import AccessLog
 from servicekit.bodylimit import BodyLimit, max_body_bytes
 from servicekit.broker import ConsumerBatching, Publishers, bind_consumer, create_broker
 from servicekit.config import Settings
-from servicekit.consumer import EventConsumer, EventHandler, ReceivedRecord, topics_for
+from servicekit.consumer import EventConsumer
 from servicekit.idempotency import install_idempotency_keys
 from servicekit.inputs import refuse_unstorable_text
 from servicekit.migrate import load_migrations, migrate, runtime_migrations
 from servicekit.openapi import install_openapi
 from servicekit.outbox import OutboxRelay
 from servicekit.problems import UnexpectedErrors, install_problem_handlers
+from servicekit.records import BatchHandler, EventHandler, ReceivedRecord, topics_for
 from servicekit.uow import UnitOfWork, transaction
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ class ServiceDefinition:
     uow_factory: Callable[[asyncpg.Connection], UnitOfWork]
     routers: Sequence[APIRouter] = ()
     handlers: Mapping[str, EventHandler] = field(default_factory=dict)
+    # Optional, per event type that has a handler: applies a run of its events at once (servicekit.consumer).
+    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     error_statuses: Mapping[type[Exception], int] = field(default_factory=dict)
     background: Sequence[Callable[[ServiceRuntime], Awaitable[None]]] = ()
     # Reads the service's own settings once at start, raising ConfigError (one line naming the variable)
@@ -97,9 +100,10 @@ class ServiceRuntime:
             raise RuntimeError(f"{self.schema}: a message arrived before the runtime started")
         return await self._consumer.handle_batch(records)
 
-    def transaction(self):
-        """`async with runtime.transaction() as uow:` commits on success, rolls back on error."""
-        return transaction(self.pool, self.definition.uow_factory)
+    def transaction(self, *, single_statement: bool = False):
+        """`async with runtime.transaction() as uow:` commits on success, rolls back on error; `single_statement`
+        for a read of one statement, without BEGIN and COMMIT (servicekit.db.transaction)."""
+        return transaction(self.pool, self.definition.uow_factory, single_statement=single_statement)
 
     async def migrate(self) -> list[str]:
         return await apply_migrations(self.dsn, self.definition)
@@ -110,7 +114,8 @@ class ServiceRuntime:
         self._pool = await db.create_pool(self.dsn, self.schema, limits=self.database_limits)
         self._consumer = EventConsumer(
             service=self.schema, pool=self._pool, uow_factory=self.definition.uow_factory,
-            handlers=self.definition.handlers, dead_letter=self.publishers.publish_dead_letter,
+            handlers=self.definition.handlers, batch_handlers=self.definition.batch_handlers,
+            dead_letter=self.publishers.publish_dead_letter,
             max_attempts=self.settings.consumer_max_attempts,
             backoff_initial=self.settings.consumer_backoff_initial, backoff_max=self.settings.consumer_backoff_max,
         )

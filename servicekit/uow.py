@@ -37,12 +37,14 @@ U = TypeVar("U", bound=UnitOfWork)
 
 
 @asynccontextmanager
-async def transaction(pool: asyncpg.Pool, factory: Callable[[asyncpg.Connection], U]) -> AsyncIterator[U]:
+async def transaction(pool: asyncpg.Pool, factory: Callable[[asyncpg.Connection], U], *,
+                      single_statement: bool = False) -> AsyncIterator[U]:
     """Commit when the block ends normally, roll back when it raises.
 
     Within the database limits (servicekit.db.transaction): a database that is down or too slow ends
     the block with DatabaseUnavailable in seconds, which the API answers with 503.
     """
-    async with db.transaction(pool) as conn:
+    async with db.transaction(pool, single_statement=single_statement) as conn:
         yield factory(conn)
-        await idempotency.mark_taken_effect(conn)
+        if not single_statement:  # a read of one statement takes no effect to mark
+            await idempotency.mark_taken_effect(conn)

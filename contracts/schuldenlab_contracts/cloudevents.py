@@ -18,6 +18,7 @@ __all__ = [
     "CloudEvent",
     "ContractViolation",
     "KafkaRecord",
+    "data_text",
     "from_kafka_record",
     "from_structured_json",
     "new_event",
@@ -160,6 +161,11 @@ def _rfc3339_utc(time: datetime) -> str:
 
 def _compact_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def data_text(event: CloudEvent) -> str | None:
+    """The event's data as the compact JSON text its Kafka record carries; None for a tombstone."""
+    return None if event.data is None else _compact_json(event.data).decode("utf-8")
 
 
 def to_kafka_record(event: CloudEvent) -> KafkaRecord:

@@ -1,25 +1,47 @@
-"""Payload models of the v1 events (SPEC §3): what producers publish and consumers read."""
+"""Payload models of the v1 events (SPEC §3): what producers publish and consumers read.
+
+The additions of SPEC 5.2 (ratings, re-assessment) live in `ratings`, those of SPEC 5.3 (stages, impact,
+adoption, outcomes) in `adoption`, the shared vocabularies and scalar types in `base`; every public name of
+those modules is importable from here too, as it was when they were all in this file.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from decimal import Decimal
-from enum import StrEnum
-from typing import Annotated, Literal
-from urllib.parse import urlsplit
+from typing import Literal
 
-from pydantic import (
-    AfterValidator,
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    model_validator,
+from pydantic import AwareDatetime, Field, model_validator
+
+from .adoption import (
+    Adoption,
+    ImpactRecorded,
+    ImplementationStage,
+    ImplementationStageChanged,
+    ImplementationStatus,
+    PooledOutcomes,
+    StageCounts,
+    StoppedImplementation,
 )
+from .base import (
+    Availability,
+    ContractModel,
+    Count,
+    HttpUrl,
+    Label,
+    Money,
+    Notes,
+    PartnerKind,
+    Phase,
+    Phases,
+    Ratio,
+    Revision,
+    Text,
+    Verdict,
+)
+from .ratings import EvidenceLevel, Rating, RatingStatus, ReassessmentDue, ReassessmentReason
 
 __all__ = [
+    "Adoption",
     "Availability",
     "CatalogueProject",
     "ContractModel",
@@ -37,6 +59,7 @@ __all__ = [
     "PartnerJoined",
     "PartnerKind",
     "Phase",
+    "PooledOutcomes",
     "PortfolioFit",
     "ProjectAssessed",
     "ProjectHandedOver",
@@ -46,139 +69,10 @@ __all__ = [
     "RatingStatus",
     "ReassessmentDue",
     "ReassessmentReason",
+    "StageCounts",
+    "StoppedImplementation",
     "Verdict",
 ]
-
-
-# --- shared vocabularies -------------------------------------------------------------------------
-
-
-class Phase(StrEnum):
-    """One of the seven phases of debt assistance the portfolio aims to cover."""
-
-    AWARENESS = "awareness"  # early signalling and prevention ("bewustwording")
-    INTAKE = "intake"  # intake and data exchange ("kennismaking")
-    REFERRAL = "referral"  # information and advice ("verwijzing")
-    STABILISATION = "stabilisation"  # stabilising the debt situation ("op orde komen")
-    PLANNING = "planning"  # choosing a trajectory ("plan maken")
-    DEBT_REDUCTION = "debt_reduction"  # the assistance trajectory ("schuld afbouwen")
-    AFTERCARE = "aftercare"  # preventing relapse ("vinger aan de pols")
-
-
-class PartnerKind(StrEnum):
-    """What sort of organisation a partner is."""
-
-    PUBLIC = "public"
-    PRIVATE = "private"
-    SOCIETAL = "societal"
-
-
-class Availability(StrEnum):
-    """How soon another municipality can implement a project ("beschikbaar")."""
-
-    IMMEDIATE = "immediate"
-    SMALL_EFFORT = "small_effort"
-    NOT_YET = "not_yet"
-
-
-class Verdict(StrEnum):
-    """The portfolio board's decision on a submitted project."""
-
-    PROVEN = "proven"
-    REJECTED = "rejected"
-    NEEDS_INFORMATION = "needs_information"
-
-
-# --- evidence level and rating validity (SPEC 5.2) -------------------------------------------------
-
-
-class EvidenceLevel(StrEnum):
-    """How strong the evidence is that a project works ("bewijsniveau")."""
-
-    PRACTICE_BASED = "practice_based"  # runs in production with positive, visible results
-    EVALUATED = "evaluated"  # a process or outcome evaluation exists
-    EFFECTIVE = "effective"  # a study with a comparison shows the effect
-
-
-class RatingStatus(StrEnum):
-    """Where a proven rating stands in its validity."""
-
-    CURRENT = "current"
-    REASSESSMENT_DUE = "reassessment_due"
-    EXPIRED = "expired"
-
-
-class ReassessmentReason(StrEnum):
-    """Why a re-assessment round opened: the rating runs out soon, or the board asked."""
-
-    EXPIRY = "expiry"
-    REQUESTED = "requested"
-
-
-# --- constrained scalar types --------------------------------------------------------------------
-
-
-def _not_blank(value: str) -> str:
-    # min_length=1 alone lets "   " through, which is as empty as "" to every reader.
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-def _http_url(value: str) -> str:
-    if any(ch.isspace() for ch in value):
-        raise ValueError(f"URL must not contain whitespace, got {value!r}")
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError(f"URL must start with http:// or https://, got {value!r}")
-    if not parts.hostname:
-        raise ValueError(f"URL must name a host, got {value!r}")
-    return value
-
-
-def _unique_phases(phases: list[Phase]) -> list[Phase]:
-    seen: set[Phase] = set()
-    for phase in phases:
-        if phase in seen:
-            raise ValueError(f"phase {phase.value!r} is listed more than once")
-        seen.add(phase)
-    return phases
-
-
-# Exact euros (never a float): JSON numbers or strings in, strings out ("1250.50").
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False)]
-# A ratio such as benefit per euro, exact to four decimals.
-Ratio = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4, allow_inf_nan=False)]
-
-# The pattern only documents the non-blank rule in the JSON Schema; _not_blank enforces it.
-_NON_BLANK = Field(json_schema_extra={"pattern": r"\S"})
-
-Label = Annotated[
-    str, StringConstraints(min_length=1, max_length=200), AfterValidator(_not_blank), _NON_BLANK
-]
-Text = Annotated[
-    str, StringConstraints(min_length=1, max_length=10_000), AfterValidator(_not_blank), _NON_BLANK
-]
-Notes = Annotated[str, StringConstraints(max_length=10_000)]
-HttpUrl = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=2048),
-    AfterValidator(_http_url),
-    Field(json_schema_extra={"format": "uri", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
-]
-Revision = Annotated[int, Field(ge=1)]
-Count = Annotated[int, Field(ge=0)]
-Phases = Annotated[
-    list[Phase],
-    Field(min_length=1, json_schema_extra={"uniqueItems": True}),
-    AfterValidator(_unique_phases),
-]
-
-
-class ContractModel(BaseModel):
-    """Base of every contract model: immutable, and closed so producers cannot leak stray fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 # --- sub-models ----------------------------------------------------------------------------------
@@ -402,165 +296,6 @@ class ProjectHandedOver(ContractModel):
     regular_operations: Text = Field(description="How it continues as part of their regular work.")
     impact: ImpactTotals = Field(description="Totals measured in the lab.")
     handed_over_at: AwareDatetime = Field(description="When it was handed over.")
-
-
-# --- implementation stages, stopping, and outcomes (SPEC 5.3) --------------------------------------
-
-
-class ImplementationStage(StrEnum):
-    """How far a lab has come implementing a project (the implementation-science stages)."""
-
-    EXPLORATION = "exploration"
-    INSTALLATION = "installation"
-    INITIAL_IMPLEMENTATION = "initial_implementation"
-    FULL_IMPLEMENTATION = "full_implementation"
-    SUSTAINMENT = "sustainment"  # after the handover to regular operations
-
-
-class ImplementationStatus(StrEnum):
-    """Whether an implementation is under way, paused, stopped (closed) or handed over (closed)."""
-
-    PREPARING = "preparing"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-    HANDED_OVER = "handed_over"
-
-
-class ImplementationStageChanged(ContractModel):
-    """An implementation's stage or status changed: a stage set, paused, resumed, stopped, started or handed over."""
-
-    lab_id: uuid.UUID = Field(description="Id of the lab (the aggregate id).")
-    implementation_id: uuid.UUID = Field(description="Id of the implementation.")
-    project_id: uuid.UUID = Field(description="Id of the catalogue project.")
-    municipalities: list[Label] = Field(
-        default_factory=list, max_length=100, description="Municipalities where it is implemented."
-    )
-    stage: ImplementationStage = Field(description="The stage after the change.")
-    status: ImplementationStatus = Field(description="The status after the change.")
-    reason: Text | None = Field(
-        default=None,
-        description="Why: the reason of a pause, resumption or stop, or the note of a stage change "
-        "(required for a step back); absent otherwise.",
-    )
-    changed_at: AwareDatetime = Field(description="When it changed.")
-
-
-class ImpactRecorded(ContractModel):
-    """A lab recorded one impact measurement of an implementation over a period (both dates included)."""
-
-    lab_id: uuid.UUID = Field(description="Id of the lab (the aggregate id).")
-    implementation_id: uuid.UUID = Field(description="Id of the implementation measured.")
-    project_id: uuid.UUID = Field(description="Id of the catalogue project.")
-    municipalities: list[Label] = Field(
-        min_length=1, max_length=100, description="Municipalities where it is implemented."
-    )
-    measurement_id: uuid.UUID | None = Field(default=None, description="Id of the measurement.")
-    period_start: date = Field(description="First day of the period measured.")
-    period_end: date = Field(description="Last day of the period measured (included).")
-    households_reached: Count = Field(description="Households reached in the period.")
-    households_debt_free: Count = Field(description="Households that became debt-free in the period.")
-    households_stabilised: Count | None = Field(
-        default=None, description="Households whose debt situation was stabilised in the period."
-    )
-    median_days_to_stabilisation: Count | None = Field(
-        default=None, description="Median days from intake to a stable situation, of those stabilised."
-    )
-    repeat_cases: Count | None = Field(
-        default=None, description="Households that came back with new debts in the period."
-    )
-    cost_eur: Money | None = Field(default=None, description="What the period cost, in exact euros.")
-    benefit_eur: Money | None = Field(
-        default=None, description="Estimated societal benefit of the period, in exact euros."
-    )
-    recorded_at: AwareDatetime = Field(description="When the measurement was recorded.")
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ImpactRecorded:
-        if self.period_end < self.period_start:
-            raise ValueError("period_end must not be before period_start")
-        reached = self.households_reached
-        for name in ("households_debt_free", "households_stabilised"):
-            value = getattr(self, name)
-            if value is not None and value > reached:
-                raise ValueError(f"{name} must not exceed households_reached ({value} > {reached})")
-        return self
-
-
-class ReassessmentDue(ContractModel):
-    """A proven project's rating runs out soon, or the board asked: a re-assessment round opened."""
-
-    project_id: uuid.UUID = Field(description="Id of the project (the aggregate id).")
-    assessment_id: uuid.UUID = Field(description="Id of the re-assessment round that opened.")
-    revision: Revision = Field(description="The revision of the dossier the round assesses.")
-    valid_until: AwareDatetime = Field(description="When the current rating runs out.")
-    reason: ReassessmentReason = Field(description="'expiry' (notice before the end) or 'requested' (the board).")
-    opened_at: AwareDatetime = Field(description="When the round opened.")
-
-
-class Rating(ContractModel):
-    """A listed project's rating: its evidence level and how long it holds."""
-
-    evidence_level: EvidenceLevel = Field(description="How strong the evidence is that it works.")
-    valid_until: AwareDatetime | None = Field(
-        default=None, description="When the rating runs out; absent for ratings from before validity."
-    )
-    status: RatingStatus = Field(description="current, reassessment_due or expired.")
-
-
-class StageCounts(ContractModel):
-    """How many implementations are at each stage (stopped ones aside)."""
-
-    exploration: Count = Field(default=0, description="Implementations exploring the project.")
-    installation: Count = Field(default=0, description="Implementations preparing it.")
-    initial_implementation: Count = Field(default=0, description="Implementations in their first use of it.")
-    full_implementation: Count = Field(default=0, description="Implementations running it fully.")
-    sustainment: Count = Field(default=0, description="Implementations handed over to regular operations.")
-
-
-class StoppedImplementation(ContractModel):
-    """An implementation a lab stopped: kept visible with its reason, a lesson for the next municipality."""
-
-    implementation_id: uuid.UUID = Field(description="Id of the implementation.")
-    lab_id: uuid.UUID = Field(description="The lab that stopped it.")
-    municipalities: list[Label] = Field(default_factory=list, max_length=100, description="Where it was implemented.")
-    stage: ImplementationStage = Field(description="The stage it had reached.")
-    reason: Text | None = Field(default=None, description="Why it was stopped.")
-    stopped_at: AwareDatetime | None = Field(default=None, description="When it was stopped.")
-
-
-class Adoption(ContractModel):
-    """Where a project is being adopted and how far (SPEC 5.3)."""
-
-    implementations: Count = Field(description="Implementations not stopped (running, paused or handed over).")
-    stages: StageCounts = Field(description="Implementations not stopped, per stage.")
-    paused: Count = Field(description="Implementations paused now.")
-    handed_over: Count = Field(description="Implementations handed over to regular operations.")
-    stopped: list[StoppedImplementation] = Field(description="Implementations stopped, with their reasons.")
-    municipalities: list[Label] = Field(
-        description="Municipalities of the implementations not stopped (stopped ones name theirs)."
-    )
-
-
-class PooledOutcomes(ContractModel):
-    """Outcomes pooled over every implementation (site) that reported a measurement (SPEC 5.3)."""
-
-    sites_reporting: Count = Field(description="Implementations with at least one measurement.")
-    households_reached: Count = Field(description="Households reached, summed over every measurement.")
-    households_stabilised: Count | None = Field(
-        default=None, description="Households stabilised, summed over the measurements that reported it."
-    )
-    households_debt_free: Count = Field(description="Households debt-free, summed over every measurement.")
-    cost_per_debt_free_household_eur: Money | None = Field(
-        default=None,
-        description="Median over sites of each site's cost / households debt-free (periods with a cost); absent "
-        "when no site has the figure (a zero denominator gives none).",
-    )
-    benefit_per_euro: Ratio | None = Field(
-        default=None,
-        description="Median over sites that gave benefits of each site's benefit / cost (periods with both); "
-        "absent when none has the figure.",
-    )
 
 
 class CatalogueProject(_ProjectDossier):

@@ -3,6 +3,7 @@
 import re
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -99,6 +100,13 @@ def test_registry_matches_the_event_table_of_the_spec():
     actual = {s.model.__name__: (s.topic, s.ce_type, s.key_field, s.source) for s in EVENTS}
     assert actual == SPEC_TABLE
     assert EVENT_TYPES == {row[1] for row in SPEC_TABLE.values()}
+
+
+def test_the_contracts_readme_lists_every_event_of_the_registry():
+    # The package's front door for integrators: an event missing there is one nobody subscribes to.
+    readme = (Path(__file__).resolve().parents[2] / "contracts" / "README.md").read_text(encoding="utf-8")
+    for spec in EVENTS:
+        assert f"| `{spec.model.__name__}`" in readme and f"`{spec.topic}`" in readme and f"`{spec.ce_type}`" in readme
 
 
 def test_only_the_catalogue_feed_is_compacted():

@@ -37,6 +37,11 @@ async def test_a_request_continues_its_callers_trace_in_a_span_named_by_its_rout
     assert f"{server.context.trace_id:032x}" == TRACE_ID and f"{server.parent.span_id:016x}" == CALLER_SPAN
     assert server.attributes["http.route"] == "/v1/projects"
     assert server.attributes["http.response.status_code"] == 201
+    # Its unit of work on the database is a client span of its own within it (under FastAPI's endpoint span).
+    [database] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT
+                  and s.context.trace_id == server.context.trace_id]
+    assert database.name == "transaction" and database.attributes["db.system.name"] == "postgresql"
+    assert server.context.span_id in ancestors(database, spans.get_finished_spans()) and database.status.is_ok
     # A path with an id is named by its template: no span name per project.
     [read] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER and s.name.startswith("GET")]
     assert read.name == "GET /v1/projects/{project_id}" and project.status_code == 200
@@ -59,6 +64,17 @@ async def test_a_webhook_continues_the_trace_of_the_event_it_delivers(fresh_data
     assert request.headers["traceparent"] == f"00-{TRACE_ID}-{sent.context.span_id:016x}-01"
     assert request.headers["tracestate"] == "rojo=1"
     assert json.loads(request.body)["traceparent"] == TRACEPARENT
+
+
+def ancestors(span, finished) -> list[int]:
+    """The span ids from `span`'s parent up to the root of its trace, as far as `finished` holds them."""
+    by_id = {s.context.span_id: s for s in finished}
+    ids = []
+    while span.parent is not None:
+        ids.append(span.parent.span_id)
+        if (span := by_id.get(span.parent.span_id)) is None:
+            break
+    return ids
 
 
 def test_spans_are_exported_only_when_the_standard_variables_say_where():
@@ -87,5 +103,9 @@ async def test_one_trace_from_the_submission_through_kafka_to_the_webhook(fresh_
                   and s.attributes.get("messaging.consumer.group.name") == "notifications"]
     [sent] = [s for s in finished if s.kind == SpanKind.CLIENT and s.name == "webhook POST"]
     [server] = [s for s in finished if s.kind == SpanKind.SERVER and s.name == "POST /v1/projects"]
-    assert {f"{s.context.trace_id:032x}" for s in (server, consumed, sent)} == {TRACE_ID}
+    # The relay's hand-over to Kafka, a child of the request's trace, ended when Kafka acknowledged it.
+    [published] = [s for s in finished if s.kind == SpanKind.PRODUCER]
+    assert published.name == "catalogue.project-submitted.v1 publish" and published.status.is_ok
+    assert published.attributes["messaging.message.id"] == dict(record.headers)["ce_id"].decode()
+    assert {f"{s.context.trace_id:032x}" for s in (server, published, consumed, sent)} == {TRACE_ID}
     assert request.headers["traceparent"].split("-")[1] == TRACE_ID

@@ -18,6 +18,8 @@ NAME = "probe"
 class Behaviour:
     failing_names: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    batched: bool = False  # ProjectSubmitted has a batch handler too
+    batches: list[list[str]] = field(default_factory=list)  # the names each call of the batch handler had
 
 
 class ProbeUnitOfWork(UnitOfWork):
@@ -43,9 +45,19 @@ def definition(behaviour: Behaviour) -> ServiceDefinition:
         behaviour.calls.append(name)
         await uow.conn.execute("INSERT INTO effects (event_id, name) VALUES ($1, $2)", event.id, name)
 
+    async def on_submitted_together(items, uow: ProbeUnitOfWork) -> None:
+        names = [payload.name for payload, _ in items]
+        behaviour.batches.append(names)
+        await uow.conn.execute("INSERT INTO effects (event_id, name) SELECT * FROM unnest($1::uuid[], $2::text[])",
+                               [payload.project_id for payload, _ in items], names)
+        if failing := behaviour.failing_names.intersection(names):
+            raise RuntimeError(f"probe told to fail on {sorted(failing)[0]}")
+
+    submitted = by_model(ProjectSubmitted).ce_type
     return ServiceDefinition(
         name=NAME, description="runtime test probe", migrations_package="tests.integration.runtime.probe_migrations",
         uow_factory=ProbeUnitOfWork,
         handlers={by_model(ProjectSubmitted).ce_type: on_submitted, by_model(CatalogueProject).ce_type: on_feed,
                   by_model(ProjectAssessed).ce_type: on_assessed},
+        batch_handlers={submitted: on_submitted_together} if behaviour.batched else {},
     )

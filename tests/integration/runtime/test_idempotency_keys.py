@@ -255,6 +255,18 @@ async def test_a_request_that_took_effect_but_answered_503_never_runs_again_with
         assert p.calls == ["lost"] and await p.effects() == 1
 
 
+async def test_an_answer_kept_by_an_older_version_is_not_replayed_and_its_request_does_not_run_again(
+        fresh_database, fresh_kafka, tmp_path):
+    async with probe(fresh_database, fresh_kafka, tmp_path) as p:
+        first = await p.client.post("/v1/things", json={"name": "oud"}, headers=keyed())
+        assert first.status_code == 201
+        # As the version before AES-GCM sealed it: a 16-byte nonce, a 32-byte tag, the ciphertext; no format byte.
+        await p.service.runtime.pool.execute("UPDATE idempotency_keys SET answer = $1", b"\x9c" * 16 + b"\0" * 40)
+        retry = await p.client.post("/v1/things", json={"name": "oud"}, headers=keyed())
+        assert retry.status_code == 409 and retry.json()["detail"] == TOOK_EFFECT
+        assert p.calls == ["oud"] and await p.effects() == 1
+
+
 async def test_an_answer_about_the_request_itself_is_kept_like_a_success(fresh_database, fresh_kafka, tmp_path):
     async with probe(fresh_database, fresh_kafka, tmp_path) as p:
         first = await p.client.post("/v1/things", json={"nom": "one"}, headers=keyed())

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from schuldenlab.services import load_definition
-from schuldenlab_contracts.cloudevents import KafkaRecord
+from schuldenlab_contracts.cloudevents import KafkaRecord, to_kafka_record
 from servicekit import outbox
 from servicekit.db import connect, create_pool
 from servicekit.outbox import OutboxRelay
@@ -60,6 +60,8 @@ async def test_an_event_committed_just_before_a_crash_is_published_when_the_serv
         [record] = await read_topic(fresh_kafka, TOPIC, expect=1)
     assert dict(record.headers)["ce_id"].decode() == event.id
     assert record.key == event.subject.encode()
+    # The value is the contracts' own encoding, byte for byte: the outbox keeps the JSON text as written.
+    assert record.value == to_kafka_record(event).value
 
 
 async def test_a_failed_publish_is_retried_without_losing_the_event(catalogue_db, fresh_kafka):

@@ -1,19 +1,26 @@
-"""The log lines of real service apps in JSON: request ids, the access log, and no secret or personal data."""
+"""The log lines of real service apps in JSON: request ids, trace ids, the access log, and no secret or personal
+data."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
 import re
+from contextlib import asynccontextmanager
 
 import pytest
 from fastapi import APIRouter
+from opentelemetry.trace import SpanKind
 
+from schuldenlab.services import load_definition
 from servicekit import logs
+from servicekit.service import create_app
 from tests.integration.catalogue.catalogue_support import CONTACT, dossier
 from tests.integration.notifications.notifications_support import SUBMITTED, webhook_settings
-from tests.support.harness import TEST_SIGNING_KEY, eventually, running_service, token
+from tests.support.harness import TEST_SIGNING_KEY, eventually, running_service, service_settings, token
+from tests.support.tracing import recorded_spans
 from tests.support.webhooks import received, webhook_receiver
 
 pytestmark = pytest.mark.integration
@@ -107,3 +114,56 @@ async def test_json_lines_carry_the_request_id_the_route_template_and_no_secret_
     assert [what for what, value in never.items() if value in everything] == []
     coloured = ANSI.search(everything)  # nothing coloured when the output is not a terminal
     assert coloured is None, everything[max(0, coloured.start() - 300):][:600]
+
+
+TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
+TRACEPARENT = f"00-{TRACE_ID}-b7ad6b7169203331-01"
+
+
+@asynccontextmanager
+async def notifications_that_log_each_event(settings):
+    """Notifications whose event handlers each log a line first: a line written while a consumed event is handled."""
+    definition = load_definition("notifications")
+
+    def logging_first(handler):
+        async def handle(payload, event, uow):
+            logging.getLogger("tests.handler").info("handling %s", event.type)
+            await handler(payload, event, uow)
+        return handle
+
+    definition = dataclasses.replace(definition, handlers={ce_type: logging_first(handler)
+                                                           for ce_type, handler in definition.handlers.items()})
+    app = create_app(definition, settings)
+    async with app.router.lifespan_context(app):
+        yield
+
+
+async def test_lines_carry_the_trace_of_the_request_and_of_the_consumed_event_it_caused(
+        fresh_database, fresh_kafka, tmp_path, json_logs):
+    spans = recorded_spans()
+    settings = service_settings(fresh_database, fresh_kafka, tmp_path)
+    async with running_service("catalogue", settings) as catalogue, notifications_that_log_each_event(settings):
+        submitted = await catalogue.client.post("/v1/projects", json=dossier(2), headers={"traceparent": TRACEPARENT})
+        assert submitted.status_code == 201, submitted.text
+        untraced = await catalogue.client.get(f"/v1/projects/{submitted.json()['id']}")
+        assert untraced.status_code == 200
+
+        async def handled() -> list[dict]:
+            return [e for e in map(json.loads, json_logs.getvalue().splitlines()) if e["logger"] == "tests.handler"]
+
+        [handling] = await eventually(handled, timeout=30)
+
+    finished = spans.get_finished_spans()
+    [server] = [s for s in finished if s.kind == SpanKind.SERVER and s.name == "POST /v1/projects"]
+    [consumed] = [s for s in finished if s.kind == SpanKind.CONSUMER
+                  and s.attributes.get("messaging.consumer.group.name") == "notifications"]
+    access = [e for e in map(json.loads, json_logs.getvalue().splitlines()) if e["logger"] == "servicekit.access"]
+    # The access line of the request is written in its server span: the caller's trace, the server's span.
+    [post] = [e for e in access if e["method"] == "POST" and e["route"] == "/v1/projects"]
+    assert post["trace_id"] == TRACE_ID and post["span_id"] == f"{server.context.span_id:016x}"
+    # A request without traceparent is a trace of its own, and its line says which.
+    [get] = [e for e in access if e["route"] == "/v1/projects/{project_id}"]
+    assert re.fullmatch(r"[0-9a-f]{32}", get["trace_id"]) and get["trace_id"] != TRACE_ID
+    # The handler's line, in another service, carries the trace of the request that produced the event.
+    assert handling["trace_id"] == TRACE_ID and handling["span_id"] == f"{consumed.context.span_id:016x}"
+    assert handling["event_id"] == consumed.attributes["messaging.message.id"]

@@ -7,6 +7,8 @@ import json
 import logging
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from servicekit import logs
 from servicekit.access import request_id
@@ -67,6 +69,28 @@ def test_text_is_coloured_on_a_terminal_only(configured):
     terminal = configured("text", Terminal())
     logging.getLogger("servicekit.test").warning("coloured")
     assert "\x1b[33mWARNING\x1b[0m" in terminal.getvalue()
+
+
+def test_a_line_logged_while_a_span_is_current_carries_its_trace_and_span_ids(configured):
+    span = NonRecordingSpan(SpanContext(trace_id=0x4BF92F3577B34DA6A3CE929D0E0E4736, span_id=0xB7AD6B7169203331,
+                                        is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED)))
+    stream = configured("json")
+    log = logging.getLogger("servicekit.test")
+    with trace.use_span(span), logs.bound(event_id="e-3"):
+        log.info("inside")
+    log.info("outside")
+    with trace.use_span(trace.INVALID_SPAN):
+        log.info("in no trace")
+    inside, outside, invalid = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert inside["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and inside["span_id"] == "b7ad6b7169203331"
+    assert inside["event_id"] == "e-3"
+    assert not {"trace_id", "span_id"} & (outside.keys() | invalid.keys())
+
+    text = configured("text")
+    with trace.use_span(span):
+        log.warning("plain")
+    assert text.getvalue().rstrip().endswith(
+        "plain trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=b7ad6b7169203331")
 
 
 def test_faststream_and_uvicorn_lines_get_the_one_format_even_with_handlers_of_their_own(configured):
