@@ -15,6 +15,10 @@ BENCHMARKS = (
     ("portfolio fit at 0, 1k, 10k proven projects", ["-m", "benchmarks.portfolio_fit"]),
     ("webhook latency", ["-m", "benchmarks.notifications_latency"]),
     ("list pages and retention (bounded tables)", ["-m", "benchmarks.bounded_tables"]),
+    ("partnering rebuilding its catalogue-feed replica from 100k records beside a bare batched consumer",
+     ["-m", "benchmarks.feed_rebuild"]),
+    ("idle CPU of the platform beside the database and broker alone", ["-m", "benchmarks.idle_cpu"]),
+    ("tracing on the submission path: off, exporting over OTLP, sampled out", ["-m", "benchmarks.tracing_cost"]),
 )
 
 

@@ -1,7 +1,7 @@
 """Benchmark: assessment's consumer beside a raw aiokafka consumer and a bare batched asyncpg consumer, in one run.
 
 All three read the same kind of records (ProjectSubmitted, a few KiB, three partitions) from the embedded
-broker into the embedded PostgreSQL, with the same fetch settings (fetch wait 50 ms as `up` sets it, at
+broker into the embedded PostgreSQL, with the same fetch settings (fetch wait 50 ms, at
 most SCHULDENLAB_CONSUMER_BATCH_MAX_RECORDS records per fetch):
 
 * raw: an aiokafka consumer that only reads the records (no database): what the broker gives;

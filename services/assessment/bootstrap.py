@@ -6,7 +6,7 @@ from assessment.adapters.uow import PostgresAssessmentUnitOfWork
 from assessment.config import RatingSettings
 from assessment.domain.errors import AssessmentConflict, AssessmentNotFound
 from assessment.entrypoints.http import router
-from assessment.entrypoints.messages import HANDLERS
+from assessment.entrypoints.messages import BATCH_HANDLERS, HANDLERS
 from assessment.entrypoints.scheduler import open_reassessments
 from servicekit.service import ServiceDefinition
 
@@ -19,6 +19,7 @@ def definition() -> ServiceDefinition:
         uow_factory=PostgresAssessmentUnitOfWork,
         routers=[router],
         handlers=HANDLERS,
+        batch_handlers=BATCH_HANDLERS,
         error_statuses={AssessmentNotFound: 404, AssessmentConflict: 409},
         background=[open_reassessments],
         check_settings=RatingSettings.from_settings,

@@ -20,6 +20,9 @@ pytestmark = pytest.mark.e2e
     (["-m", "benchmarks.catalogue_search", "--sizes", "30,200", "--requests", "3"], "ratio"),
     (["-m", "benchmarks.portfolio_fit", "--sizes", "0,20", "--events", "3", "--rounds", "1"], "ratio to empty"),
     (["-m", "benchmarks.bounded_tables", "--sizes", "30,120", "--requests", "3", "--rows", "2500"], "ratio"),
+    (["-m", "benchmarks.feed_rebuild", "--records", "300"], "ratio to bare batched"),
+    (["-m", "benchmarks.idle_cpu", "--seconds", "3", "--settle", "1"], "ratio platform / database and broker alone"),
+    (["-m", "benchmarks.tracing_cost", "--submissions", "3", "--rounds", "1", "--warmup", "1"], "ratio to tracing off"),
 ])
 def test_the_benchmark_runs_and_prints_its_numbers(args, prints):
     done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=300)

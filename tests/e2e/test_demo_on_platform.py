@@ -21,6 +21,11 @@ from tests.support.platform import Platform, wait_for
 
 pytestmark = pytest.mark.e2e
 
+# The event types SPEC 5.2 and 5.3 added, named here so that the test fails if the registry ever lost one.
+DUE = "nl.schuldenlab.project.reassessment-due.v1"
+STAGE = "nl.schuldenlab.project.implementation-stage-changed.v1"
+IMPACT = "nl.schuldenlab.project.impact-recorded.v1"
+
 
 class Receiver:
     """An integrator's endpoint on loopback, in a thread: records every webhook it is sent."""
@@ -45,6 +50,11 @@ class Receiver:
 
     def types(self) -> set[str]:
         return {json.loads(body)["type"] for _, body in self.received}
+
+    def data(self, ce_type: str) -> list[dict]:
+        """The payloads of the webhooks of one event type, in the order they came."""
+        return [event["data"] for event in (json.loads(body) for _, body in list(self.received))
+                if event["type"] == ce_type]
 
 
 def test_the_demo_walks_every_service_and_the_integrator_receives_signed_webhooks(tmp_path):
@@ -71,7 +81,12 @@ def test_the_demo_walks_every_service_and_the_integrator_receives_signed_webhook
         assert {r["evidence_level"] for r in ratings} == {"practice_based", "evaluated", "effective"}
         assert [r["status"] for r in ratings].count("reassessment_due") == 1
 
+        assert {DUE, STAGE, IMPACT} <= EVENT_TYPES
         wait_for(lambda: receiver.types() >= EVENT_TYPES, timeout=30)
+        # The stage walk, its pause and the stopped adoption each came as a webhook, not just the first change.
+        wait_for(lambda: {"running", "paused", "stopped", "handed_over"} <= {d["status"] for d in receiver.data(STAGE)},
+                 timeout=30)
+        wait_for(lambda: len(receiver.data(IMPACT)) >= 2, timeout=30)
     finally:
         code, alive = platform.stop()
         receiver.server.shutdown()
@@ -84,3 +99,14 @@ def test_the_demo_walks_every_service_and_the_integrator_receives_signed_webhook
                                                                   "webhook-signature")})
         assert verified["id"] == headers["webhook-id"]
         assert "contact" not in body.decode() and "demo@schuldenlab" not in body.decode()
+
+    [due] = receiver.data(DUE)  # the board's request in the demo; no rating runs out in the default three years
+    assert due["reason"] == "requested" and due["valid_until"]
+    stages = receiver.data(STAGE)
+    walked = {d["stage"] for d in stages}
+    assert {"installation", "initial_implementation", "full_implementation", "sustainment"} <= walked
+    [stopped] = [d for d in stages if d["status"] == "stopped"]
+    assert stopped["reason"] and stopped["municipalities"]
+    impacts = receiver.data(IMPACT)
+    assert sorted(d["cost_eur"] for d in impacts) == ["38400.00", "45750.00"]  # exact decimal strings, not floats
+    assert all(d["benefit_eur"] and d["households_stabilised"] is not None for d in impacts)

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 
 from assessment.domain.portfolio import CONTENT_FLOOR, PortfolioProject
 
 _COLUMNS = "project_id, name, phases, summary, problem, target_group, themes, proven_at"
+RESEMBLING_PER_STATEMENT = 20  # benchmarks.portfolio_fit: 10 to 25 did alike at 10,000 proven projects
+
+
+def _counts(project: str, as_of: str) -> str:
+    """SQL of `rating.counts_in_portfolio`: no rating of the project in `ratings` has run out by `as_of`.
+
+    A probe of the ratings' primary key per project the query keeps, so a fit still costs what its postings cost.
+    """
+    return f"NOT EXISTS (SELECT 1 FROM ratings AS r WHERE r.project_id = {project} AND r.valid_until <= {as_of})"
 
 
 def _project(r: asyncpg.Record) -> PortfolioProject:
@@ -20,6 +31,9 @@ def _project(r: asyncpg.Record) -> PortfolioProject:
 class PostgresPortfolioRepository:
     """Besides the projects, their word and phase postings (migration 0004), written with each project.
 
+    A project whose rating has run out (`ratings.valid_until`, the table the scheduler keeps) stays stored but is
+    left out of every read until a `proven` renews the rating; `as_of` None reads as of now.
+
     A fit asks only two indexed questions: which of the candidate's phases are covered (the first posting
     of each phase), and which projects share enough of its words (the postings of its own words, grouped
     and bounded by CONTENT_FLOOR before a project row is read). Both cost what the candidate's words and
@@ -30,8 +44,10 @@ class PostgresPortfolioRepository:
         self._conn = conn
         self._checked_index = False
 
-    async def all(self) -> list[PortfolioProject]:
-        rows = await self._conn.fetch(f"SELECT {_COLUMNS} FROM portfolio ORDER BY name")
+    async def all(self, *, as_of: datetime | None = None) -> list[PortfolioProject]:
+        rows = await self._conn.fetch(
+            f"SELECT {_COLUMNS} FROM portfolio AS p WHERE {_counts('p.project_id', '$1')} ORDER BY name",
+            as_of or datetime.now(UTC))
         return [_project(r) for r in rows]
 
     async def put(self, p: PortfolioProject) -> None:
@@ -80,30 +96,63 @@ class PostgresPortfolioRepository:
             await self.put(_project(row))
         self._checked_index = True
 
-    async def covered_phases(self, candidate: PortfolioProject) -> set[str]:
-        await self._index_pending()
-        rows = await self._conn.fetch(
-            """SELECT c.phase FROM unnest($1::text[]) AS c(phase)
-               WHERE EXISTS (SELECT 1 FROM portfolio_phases AS pp
-                             WHERE pp.phase = c.phase AND pp.project_id <> $2)""",
-            list(candidate.phases), candidate.project_id)
-        return {r["phase"] for r in rows}
+    async def covered_phases(self, candidate: PortfolioProject, *, as_of: datetime | None = None) -> set[str]:
+        [covered] = await self.covered_phases_of([candidate], as_of=as_of or datetime.now(UTC))
+        return covered
 
-    async def resembling(self, candidate: PortfolioProject) -> list[PortfolioProject]:
+    async def covered_phases_of(self, candidates: Sequence[PortfolioProject], *, as_of: datetime) -> list[set[str]]:
         await self._index_pending()
-        words = sorted(candidate.words())
-        if not words or not candidate.phases:
-            return []  # no overlap of words or phases, nothing can be more of the same
-        # shared / (|candidate| + |project| - shared) >= CONTENT_FLOOR, in integers: nothing rounds a
-        # project out that the domain would keep. Sharing a phase is needed for a phase overlap of 0.5.
+        asked = [(i, phase, c.project_id) for i, c in enumerate(candidates) for phase in c.phases]
         rows = await self._conn.fetch(
-            f"""SELECT {', '.join(f'p.{c}' for c in _COLUMNS.split(', '))}
-                FROM (SELECT project_id FROM portfolio_words
-                      WHERE word = ANY($1::text[]) AND project_id <> $2
-                      GROUP BY project_id, word_count
-                      HAVING $4 * count(*) >= $3 * ($5 + word_count - count(*))) AS shared
+            f"""SELECT c.i, c.phase FROM unnest($1::integer[], $2::text[], $3::uuid[]) AS c(i, phase, project_id)
+                WHERE EXISTS (SELECT 1 FROM portfolio_phases AS pp
+                              WHERE pp.phase = c.phase AND pp.project_id <> c.project_id
+                                AND {_counts('pp.project_id', '$4')})""",
+            [i for i, _, _ in asked], [phase for _, phase, _ in asked], [pid for _, _, pid in asked], as_of)
+        covered: list[set[str]] = [set() for _ in candidates]
+        for row in rows:
+            covered[row["i"]].add(row["phase"])
+        return covered
+
+    async def resembling(self, candidate: PortfolioProject, *,
+                         as_of: datetime | None = None) -> list[PortfolioProject]:
+        [similar] = await self.resembling_of([candidate], as_of=as_of or datetime.now(UTC))
+        return similar
+
+    async def resembling_of(self, candidates: Sequence[PortfolioProject], *,
+                            as_of: datetime) -> list[list[PortfolioProject]]:
+        await self._index_pending()
+        similar: list[list[PortfolioProject]] = []
+        # A few candidates per statement: the postings of a run's words, grouped per candidate and project, then
+        # stay within the server's work_mem (100 at once spilled to disk at 10,000 proven projects).
+        for start in range(0, len(candidates), RESEMBLING_PER_STATEMENT):
+            similar += await self._resembling_of(candidates[start:start + RESEMBLING_PER_STATEMENT], as_of)
+        return similar
+
+    async def _resembling_of(self, candidates: Sequence[PortfolioProject],
+                             as_of: datetime) -> list[list[PortfolioProject]]:
+        # A candidate without words or phases shares nothing: no project can be more of the same as it.
+        words = [(i, word, c.project_id, len(c.words())) for i, c in enumerate(candidates) if c.phases
+                 for word in c.words()]
+        phases = [(i, phase) for i, c in enumerate(candidates) for phase in c.phases]
+        # Per candidate: shared / (|candidate| + |project| - shared) >= CONTENT_FLOOR, in integers: nothing
+        # rounds a project out that the domain would keep. Sharing a phase is needed for a phase overlap of 0.5.
+        rows = await self._conn.fetch(
+            f"""SELECT shared.i, {', '.join(f'p.{c}' for c in _COLUMNS.split(', '))}
+                FROM (SELECT c.i, w.project_id
+                      FROM unnest($1::integer[], $2::text[], $3::uuid[], $4::integer[])
+                           AS c(i, word, candidate_id, word_count)
+                      JOIN portfolio_words AS w ON w.word = c.word AND w.project_id <> c.candidate_id
+                      GROUP BY c.i, c.word_count, w.project_id, w.word_count
+                      HAVING $6 * count(*) >= $5 * (c.word_count + w.word_count - count(*))) AS shared
                 JOIN portfolio AS p USING (project_id)
-                WHERE p.phases && $6::text[]""",
-            words, candidate.project_id, CONTENT_FLOOR.numerator, CONTENT_FLOOR.denominator, len(words),
-            list(candidate.phases))
-        return [_project(r) for r in rows]
+                WHERE EXISTS (SELECT 1 FROM unnest($7::integer[], $8::text[]) AS cp(i, phase)
+                              WHERE cp.i = shared.i AND cp.phase = ANY(p.phases))
+                  AND {_counts('p.project_id', '$9')}""",
+            [w[0] for w in words], [w[1] for w in words], [w[2] for w in words], [w[3] for w in words],
+            CONTENT_FLOOR.numerator, CONTENT_FLOOR.denominator, [i for i, _ in phases], [ph for _, ph in phases],
+            as_of)
+        similar: list[list[PortfolioProject]] = [[] for _ in candidates]
+        for row in rows:
+            similar[row["i"]].append(_project(row))
+        return similar

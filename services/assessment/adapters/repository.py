@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -35,6 +36,8 @@ class PostgresAssessmentRepository:
         self._conn = conn
 
     async def _load(self, rows: list[asyncpg.Record]) -> list[Assessment]:
+        if not rows:
+            return []  # no question to ask about their reviews
         ids = [row["id"] for row in rows]
         review_rows = await self._conn.fetch("SELECT * FROM reviews WHERE assessment_id = ANY($1::uuid[])", ids)
         by_assessment: dict[uuid.UUID, list[Review]] = {}
@@ -43,16 +46,21 @@ class PostgresAssessmentRepository:
         return [_assessment(row, by_assessment.get(row["id"], [])) for row in rows]
 
     async def add(self, a: Assessment) -> None:
-        await self._conn.execute(
+        await self.add_many([a])
+
+    async def add_many(self, assessments: Sequence[Assessment]) -> None:
+        # executemany sends the rows without waiting for each answer: one round trip for a run of submissions.
+        await self._conn.executemany(
             """INSERT INTO assessments (id, project_id, revision, previous_ids, status, dossier, prescreen, fit,
                                         opened_at, reassessment)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            a.id, a.project_id, a.revision, list(a.previous_ids), a.status.value,
-            codec.dossier_to_json(a.dossier), codec.prescreen_to_json(a.prescreen), codec.fit_to_json(a.fit),
-            a.opened_at, a.reassessment.value if a.reassessment else None,
+            [(a.id, a.project_id, a.revision, list(a.previous_ids), a.status.value,
+              codec.dossier_to_json(a.dossier), codec.prescreen_to_json(a.prescreen), codec.fit_to_json(a.fit),
+              a.opened_at, a.reassessment.value if a.reassessment else None) for a in assessments],
         )
-        for review in a.reviews.values():
-            await self.save_review(a.id, review)
+        for a in assessments:
+            for review in a.reviews.values():
+                await self.save_review(a.id, review)
 
     async def save(self, a: Assessment) -> None:
         """Status and decision; reviews are saved one by one with `save_review`."""
@@ -90,10 +98,17 @@ class PostgresAssessmentRepository:
         return (await self._load([row]))[0] if row else None
 
     async def for_project(self, project_id: uuid.UUID) -> list[Assessment]:
+        return (await self.for_projects([project_id])).get(project_id, [])
+
+    async def for_projects(self, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[Assessment]]:
         rows = await self._conn.fetch(
             # A re-assessment round shares its revision with the round it re-assesses: the later one last.
-            "SELECT * FROM assessments WHERE project_id = $1 ORDER BY revision, opened_at", project_id)
-        return await self._load(list(rows))
+            """SELECT * FROM assessments WHERE project_id = ANY($1::uuid[])
+               ORDER BY project_id, revision, opened_at""", list(project_ids))
+        rounds: dict[uuid.UUID, list[Assessment]] = {}
+        for assessment in await self._load(list(rows)):
+            rounds.setdefault(assessment.project_id, []).append(assessment)
+        return rounds
 
     async def list(self, status: AssessmentStatus | None, after: tuple[datetime, uuid.UUID] | None,
                    limit: int) -> list[Assessment]:
@@ -118,14 +133,25 @@ class PostgresWithdrawalRepository:
         self._conn = conn
 
     async def lock_project(self, project_id: uuid.UUID) -> None:
+        await self.lock_projects([project_id])
+
+    async def lock_projects(self, project_ids: Sequence[uuid.UUID]) -> None:
         # Without it, a tombstone and a submission handled at once would each miss the other's uncommitted
-        # row (read committed), and the round would open normally. Two-key form: its own lock space.
-        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('assessment.withdrawals'), hashtext($1))",
-                                 str(project_id))
+        # row (read committed), and the round would open normally. Two-key form: its own lock space. Taken
+        # in the order given (WITH ORDINALITY keeps it), which callers sort, so two runs cannot deadlock.
+        await self._conn.execute(
+            """SELECT pg_advisory_xact_lock(hashtext('assessment.withdrawals'), hashtext(id))
+               FROM unnest($1::text[]) WITH ORDINALITY AS given(id, n) ORDER BY n""",
+            [str(project_id) for project_id in project_ids])
 
     async def get(self, project_id: uuid.UUID) -> Withdrawal | None:
-        row = await self._conn.fetchrow("SELECT * FROM withdrawals WHERE project_id = $1", project_id)
-        return Withdrawal(project_id=row["project_id"], withdrawn_at=row["withdrawn_at"]) if row else None
+        return (await self.get_many([project_id])).get(project_id)
+
+    async def get_many(self, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Withdrawal]:
+        rows = await self._conn.fetch("SELECT * FROM withdrawals WHERE project_id = ANY($1::uuid[])",
+                                      list(project_ids))
+        return {row["project_id"]: Withdrawal(project_id=row["project_id"], withdrawn_at=row["withdrawn_at"])
+                for row in rows}
 
     async def put(self, w: Withdrawal) -> None:
         await self._conn.execute(

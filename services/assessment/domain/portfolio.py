@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from collections.abc import Iterable
@@ -17,6 +18,7 @@ from assessment.domain.dossier import PHASES, Dossier
 PHASE_THRESHOLD = 0.5
 CONTENT_THRESHOLD = 0.2
 _MIN_WORD = 4  # shorter words are mostly function words in Dutch and English alike
+_WORD = re.compile(r"[^\W\d_]+")
 
 # A lower bound of the content overlap of any project that is more of the same. The overlap is rounded to
 # three decimals before it meets CONTENT_THRESHOLD, so 0.1995 still passes; 0.199 leaves room for the
@@ -56,8 +58,13 @@ class PortfolioProject:
                    target_group=d.target_group, themes=d.themes, proven_at=proven_at)
 
     def words(self) -> frozenset[str]:
+        """The significant words of its texts (worked out once: a fit compares them with many projects)."""
+        return self._words
+
+    @functools.cached_property
+    def _words(self) -> frozenset[str]:
         text = " ".join((self.name, self.summary, self.problem, self.target_group, *self.themes)).lower()
-        return frozenset(w for w in re.findall(r"[^\W\d_]+", text) if len(w) >= _MIN_WORD and w not in _STOPWORDS)
+        return frozenset(w for w in _WORD.findall(text) if len(w) >= _MIN_WORD and w not in _STOPWORDS)
 
 
 def _jaccard(a: Iterable[str], b: Iterable[str]) -> float:

@@ -55,6 +55,10 @@ class Rating:
     notice_at: datetime  # when the re-assessment opens by itself
     reassessment_id: uuid.UUID | None = None  # the re-assessment round opened for it, if any
 
+    def holds(self, now: datetime) -> bool:
+        """Until `valid_until` the rating holds; from then on it has expired (as the catalogue tells it too)."""
+        return now < self.valid_until
+
     def is_due(self, now: datetime) -> bool:
         """The notice time has come and no re-assessment was opened for this rating yet."""
         return self.reassessment_id is None and self.notice_at <= now
@@ -66,6 +70,16 @@ class Rating:
                                       [f"re-assessment round {self.reassessment_id} is open for the rating "
                                        f"valid until {self.valid_until.isoformat()}; decide that round"])
         return replace(self, reassessment_id=round_id)
+
+
+def counts_in_portfolio(rating: Rating | None, now: datetime) -> bool:
+    """Whether a proven project counts in the portfolio a new submission is fitted against.
+
+    An expired rating is no longer "proven" (the catalogue takes it out of its listing), so the project neither
+    covers its phases nor makes a newcomer "more of the same" until a `proven` renews it. A project without a rating
+    here was found proven before ratings had an end, and the catalogue never expires it either: it counts.
+    """
+    return rating is None or rating.holds(now)
 
 
 def evidence_level_for(verdict_is_proven: bool, given: EvidenceLevel | None) -> EvidenceLevel | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from assessment.domain.dossier import Dossier, Partner
 from assessment.domain.portfolio import PortfolioProject
@@ -28,6 +29,11 @@ async def on_project_submitted(payload: ProjectSubmitted, event: CloudEvent, uow
     await handlers.open_assessment(handlers.OpenAssessment(dossier=dossier_of(payload)), uow)
 
 
+async def on_projects_submitted(batch: Sequence[tuple[ProjectSubmitted, CloudEvent]], uow) -> None:
+    """A run of submissions of one fetch at once (the runtime's batch handler): the rounds one by one would open."""
+    await handlers.open_assessments([handlers.OpenAssessment(dossier=dossier_of(p)) for p, _ in batch], uow)
+
+
 async def on_catalogue_project(payload: CatalogueProject | None, event: CloudEvent, uow) -> None:
     if payload is None:  # a tombstone: the project left the catalogue (withdrawn, or no longer proven)
         await handlers.withdraw_project(handlers.WithdrawProject(uuid.UUID(event.subject), event.time), uow)
@@ -43,3 +49,4 @@ HANDLERS = {
     by_model(ProjectSubmitted).ce_type: on_project_submitted,
     by_model(CatalogueProject).ce_type: on_catalogue_project,
 }
+BATCH_HANDLERS = {by_model(ProjectSubmitted).ce_type: on_projects_submitted}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -63,15 +64,26 @@ def _now() -> datetime:
 
 
 async def _portfolio(uow: AssessmentUnitOfWork) -> Portfolio:
-    return Portfolio(await uow.portfolio.all())
+    return Portfolio(await uow.portfolio.all(as_of=_now()))
 
 
-async def _fit(dossier: Dossier, uow: AssessmentUnitOfWork) -> PortfolioFit:
-    # Only the covered phases and the projects that may resemble it: the fit of a submission costs the
+async def fit_now(dossier: Dossier, uow: AssessmentUnitOfWork, now: datetime | None = None) -> PortfolioFit:
+    """The fit against the projects that count now: a project whose rating expired covers nothing (README)."""
+    [fit] = await fits_now([dossier], uow, now)
+    return fit
+
+
+async def fits_now(dossiers: Sequence[Dossier], uow: AssessmentUnitOfWork,
+                   now: datetime | None = None) -> list[PortfolioFit]:
+    """`fit_now` of each dossier, the portfolio asked once for all of them."""
+    # Only the covered phases and the projects that may resemble each: the fit of a submission costs the
     # same whether ten or ten thousand projects are proven (issue 13), and equals Portfolio.fit.
-    candidate = PortfolioProject.from_dossier(dossier)
-    return fit_against(candidate, await uow.portfolio.covered_phases(candidate),
-                       await uow.portfolio.resembling(candidate))
+    candidates = [PortfolioProject.from_dossier(dossier) for dossier in dossiers]
+    as_of = now or _now()
+    covered = await uow.portfolio.covered_phases_of(candidates, as_of=as_of)
+    resembling = await uow.portfolio.resembling_of(candidates, as_of=as_of)
+    return [fit_against(candidate, phases, similar)
+            for candidate, phases, similar in zip(candidates, covered, resembling, strict=True)]
 
 
 async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Assessment:
@@ -82,21 +94,55 @@ async def open_assessment(cmd: OpenAssessment, uow: AssessmentUnitOfWork) -> Ass
     for existing in rounds:
         if existing.revision == dossier.revision:
             return existing  # the same submission re-published under a new ce_id
-    fit = await _fit(dossier, uow)
-    earlier = tuple(r.id for r in rounds if r.revision < dossier.revision)
+    fit = await fit_now(dossier, uow)
     # The tombstone may have come first (another topic): a revision submitted before it opens withdrawn.
     withdrawal = await uow.withdrawals.get(dossier.project_id)
-    assessment = Assessment.open(dossier, prescreen(dossier), fit, earlier, _now(), withdrawal)
+    assessment, closed = _open_round(dossier, rounds, fit, withdrawal, _now())
+    for other in closed:
+        await uow.assessments.close_if_open(other)
+    await uow.assessments.add(assessment)
+    return assessment
+
+
+async def open_assessments(cmds: Sequence[OpenAssessment], uow: AssessmentUnitOfWork) -> list[Assessment]:
+    """`open_assessment` for a run of submissions (a fetch's), in their order, with the same rounds as one by one;
+    what it reads and writes is read and written for all of them at once."""
+    project_ids = sorted({cmd.dossier.project_id for cmd in cmds})
+    await uow.withdrawals.lock_projects(project_ids)
+    rounds_of = await uow.assessments.for_projects(project_ids)
+    withdrawals = await uow.withdrawals.get_many(project_ids)
+    now = _now()
+    fits = await fits_now([cmd.dossier for cmd in cmds], uow, now)
+    opened: list[Assessment] = []
+    closed: list[Assessment] = []
+    for cmd, fit in zip(cmds, fits, strict=True):
+        dossier = cmd.dossier
+        rounds = rounds_of.setdefault(dossier.project_id, [])
+        if any(existing.revision == dossier.revision for existing in rounds):
+            continue  # the same submission re-published under a new ce_id
+        assessment, superseded = _open_round(dossier, rounds, fit, withdrawals.get(dossier.project_id), now)
+        # A round opened earlier in this run is still to be written, as it now stands; one stored before is
+        # closed only if still open there.
+        closed.extend(other for other in superseded if all(other is not new for new in opened))
+        rounds.append(assessment)
+        opened.append(assessment)
+    for other in closed:
+        await uow.assessments.close_if_open(other)
+    await uow.assessments.add_many(opened)
+    return opened
+
+
+def _open_round(dossier: Dossier, rounds: Sequence[Assessment], fit: PortfolioFit, withdrawal: Withdrawal | None,
+                now: datetime) -> tuple[Assessment, list[Assessment]]:
+    """The new round of `dossier` beside the project's `rounds`, and those of them it supersedes now."""
+    earlier = tuple(r.id for r in rounds if r.revision < dossier.revision)
+    assessment = Assessment.open(dossier, prescreen(dossier), fit, earlier, now, withdrawal)
     # Only the latest revision of a dossier is decided on; an older open round cannot be any more.
     if any(r.revision > dossier.revision for r in rounds):
         assessment.supersede()  # this revision arrived after a newer one
-    else:
-        for other in rounds:
-            # Stored only if still open there too: a decision committed meanwhile is never overwritten.
-            if other.supersede():
-                await uow.assessments.close_if_open(other)
-    await uow.assessments.add(assessment)
-    return assessment
+        return assessment, []
+    # Stored only if still open there too: a decision committed meanwhile is never overwritten.
+    return assessment, [other for other in rounds if other.supersede()]
 
 
 async def _get(assessment_id: uuid.UUID, uow: AssessmentUnitOfWork, *, lock: bool = False) -> Assessment:
@@ -135,7 +181,7 @@ def project_assessed(assessment: Assessment) -> contract.ProjectAssessed:
 async def decide_assessment(cmd: DecideAssessment, uow: AssessmentUnitOfWork) -> Assessment:
     """The board's decision: final for its round, published as ProjectAssessed in the same transaction."""
     assessment = await _get(cmd.assessment_id, uow, lock=True)
-    fit = await _fit(assessment.dossier, uow)
+    fit = await fit_now(assessment.dossier, uow)
     decision = assessment.decide(cmd.verdict, cmd.rationale, cmd.override_reason, cmd.decided_by, fit, _now(),
                                  cmd.evidence_level, cmd.policy)
     await uow.assessments.save(assessment)
@@ -147,6 +193,9 @@ async def decide_assessment(cmd: DecideAssessment, uow: AssessmentUnitOfWork) ->
                                               decision.decided_at))
     elif decision.verdict is Verdict.REJECTED:
         await uow.ratings.remove(assessment.project_id)  # the catalogue takes the project out: nothing to renew
+        # Out of the portfolio now, not when the catalogue's tombstone comes back: without its rating an expired
+        # project would count again until then.
+        await uow.portfolio.remove(assessment.project_id)
     await uow.publish(project_assessed(assessment))
     return assessment
 
@@ -183,7 +232,7 @@ async def _with_current_fit(assessments: list[Assessment], uow: AssessmentUnitOf
     # Reviewers of an open round see the portfolio as it is now, not as it was when the round opened.
     for a in assessments:
         if a.status is AssessmentStatus.OPEN:
-            a.fit = await _fit(a.dossier, uow)
+            a.fit = await fit_now(a.dossier, uow)
     return assessments
 
 

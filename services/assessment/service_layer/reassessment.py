@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from assessment.domain.errors import AssessmentNotFound, ReassessmentRefused
 from assessment.domain.model import Assessment
-from assessment.domain.portfolio import PortfolioProject, fit_against
 from assessment.domain.rating import Rating, ReassessmentReason
+from assessment.service_layer.handlers import fit_now
 from assessment.service_layer.ports import AssessmentUnitOfWork
 from schuldenlab_contracts import events as contract
 
@@ -33,9 +33,7 @@ async def _reopen(rating: Rating, reason: ReassessmentReason, uow: AssessmentUni
     if not rounds:  # pragma: no cover - a rating is only ever given by a round
         raise AssessmentNotFound(f"No assessment for project {rating.project_id}")
     latest = rounds[-1]
-    candidate = PortfolioProject.from_dossier(latest.dossier)
-    fit = fit_against(candidate, await uow.portfolio.covered_phases(candidate),
-                      await uow.portfolio.resembling(candidate))
+    fit = await fit_now(latest.dossier, uow, now)
     round_ = Assessment.reopen(latest, tuple(r.id for r in rounds), reason, fit, now)
     await uow.ratings.put(rating.reassess(round_.id))
     await uow.assessments.add(round_)

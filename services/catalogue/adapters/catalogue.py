@@ -7,7 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
-from catalogue.service_layer.ports import CatalogueQuery, Change, Listing
+from catalogue.service_layer.ports import CatalogueQuery, Change, Listing, ListingText
 from servicekit.db import advisory_lock_key
 
 # Every writer of the change log holds this lock until it commits, so a larger seq always commits
@@ -51,7 +51,7 @@ _SEARCH_PAGE = """
         (SELECT listed_seq FROM matches WHERE (SELECT count(*) FROM head) < {limit} AND {cursor}
          ORDER BY listed_seq LIMIT {limit})
     )
-    SELECT listing.listed_seq, listing.record
+    SELECT {columns}
     FROM page JOIN catalogue_listings AS listing USING (listed_seq)
     ORDER BY listing.listed_seq"""
 
@@ -127,19 +127,36 @@ class PostgresCatalogueRepository:
         # The row stays (unlisted) so that a project listed again keeps its place: never shown twice.
         await self._conn.execute("UPDATE catalogue_listings SET listed = false WHERE project_id = $1", project_id)
 
-    async def page(self, query: CatalogueQuery) -> list[Listing]:
+    @staticmethod
+    def _page_statement(query: CatalogueQuery, columns: str) -> tuple[str, list[object]]:
+        """The SELECT of one page, answering `columns` of the page's listings (`listing` in a search)."""
         args: list[object] = []
         bind = _binder(args)
         conditions = _matching(query, bind)
         cursor = f"listed_seq > {bind(query.after)}::bigint" if query.after is not None else "true"
         if query.text:
             sql = _SEARCH_PAGE.format(matching=" AND ".join(conditions), cursor=cursor, limit=bind(query.limit),
-                                      window=bind(_SEARCH_WINDOW_PER_ITEM * query.limit))
+                                      window=bind(_SEARCH_WINDOW_PER_ITEM * query.limit), columns=columns)
         else:
-            sql = (f"SELECT listed_seq, record FROM catalogue_listings WHERE {' AND '.join([*conditions, cursor])}"
-                   f" ORDER BY listed_seq LIMIT {bind(query.limit)}")
+            sql = (f"SELECT {columns} FROM catalogue_listings AS listing "
+                   f"WHERE {' AND '.join([*conditions, cursor])} ORDER BY listed_seq LIMIT {bind(query.limit)}")
+        return sql, args
+
+    async def page(self, query: CatalogueQuery) -> list[Listing]:
+        sql, args = self._page_statement(query, "listing.listed_seq, listing.record")
         rows = await self._conn.fetch(sql, *args)
         return [Listing(row["listed_seq"], row["record"]) for row in rows]
+
+    async def page_text(self, query: CatalogueQuery) -> list[ListingText]:
+        """The same page with each record as PostgreSQL's JSON text, so an answer need not parse and write it again.
+
+        `rating_ran_out` from the valid_until column `put` keeps beside the record, compared with the same clock
+        as the filter on it (and status_now).
+        """
+        sql, args = self._page_statement(query, "listing.listed_seq, listing.record::text AS record_text, "
+                                                "coalesce(listing.valid_until <= now(), false) AS ran_out")
+        rows = await self._conn.fetch(sql, *args)
+        return [ListingText(row["listed_seq"], row["record_text"], row["ran_out"]) for row in rows]
 
     async def count(self, query: CatalogueQuery) -> int:
         """How many listings match the query's filters and text, whatever its cursor and limit (the website's

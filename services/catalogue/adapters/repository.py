@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -95,13 +94,19 @@ class PostgresProjectRepository:
         self._conn = conn
 
     async def add(self, project: Project) -> None:
+        # The project and its contact in one statement, one round trip (issue 13): a new project has no contact
+        # row to replace, and the contact's foreign key is checked at the statement's end, after both inserts.
+        contact = project.contact
         await self._conn.execute(
-            """INSERT INTO projects (id, revision, status, dossier, submitted_at, verdicts, implementations,
-                                    submitter_key_digest)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            """WITH project AS (
+                   INSERT INTO projects (id, revision, status, dossier, submitted_at, verdicts, implementations,
+                                         submitter_key_digest)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id)
+               INSERT INTO contacts (project_id, name, email)
+               SELECT id, $9, $10 FROM project WHERE $9::text IS NOT NULL""",
             *self._columns(project), project.submitter_key_digest,
+            contact.name if contact else None, contact.email if contact else None,
         )
-        await self._save_contact(project)
 
     async def save(self, project: Project) -> None:
         await self._conn.execute(
@@ -144,7 +149,7 @@ class PostgresProjectRepository:
 
     @staticmethod
     def _columns(project: Project) -> tuple:
-        return (project.id, project.revision, project.status.value, asdict(project.dossier), project.submitted_at,
+        return (project.id, project.revision, project.status.value, project.dossier.fields(), project.submitted_at,
                 [_verdict_json(v) for v in project.verdicts],
                 [_implementation_json(i) for i in project.implementations.values()])
 

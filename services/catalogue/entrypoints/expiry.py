@@ -9,11 +9,10 @@ published once.
 from __future__ import annotations
 
 import logging
-import math
 
 from catalogue.service_layer import handlers
 from servicekit import periodic
-from servicekit.config import ConfigError, Settings
+from servicekit.config import Settings
 from servicekit.service import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -23,16 +22,7 @@ DEFAULT_INTERVAL = 60.0
 
 
 def check_interval(settings: Settings) -> float:
-    raw = (settings.setting(INTERVAL) or "").strip()
-    if not raw:
-        return DEFAULT_INTERVAL
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 < value <= 86_400):
-        raise ConfigError(f"{INTERVAL}={raw!r}: expected a number of seconds above 0 and at most 86400")
-    return value
+    return periodic.interval_setting(settings, INTERVAL, DEFAULT_INTERVAL)
 
 
 async def run_once(runtime: ServiceRuntime) -> int:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -19,7 +20,7 @@ from catalogue.domain.model import (
     require_formed_lab,
 )
 from catalogue.domain.rating import status_now
-from catalogue.service_layer.ports import CatalogueQuery, CatalogueUnitOfWork, Change, Listing
+from catalogue.service_layer.ports import CatalogueQuery, CatalogueUnitOfWork, Change, Listing, ListingText
 from schuldenlab_contracts.events import Adoption, CatalogueProject, PooledOutcomes, ProjectSubmitted, Rating
 from schuldenlab_contracts.registry import by_model
 
@@ -124,7 +125,7 @@ class RecordMeasurement:
 def project_submitted(project: Project) -> ProjectSubmitted:
     """The public event of a submission: the dossier, never the contact person."""
     return ProjectSubmitted(project_id=project.id, revision=project.revision, submitted_at=project.submitted_at,
-                            **asdict(project.dossier))
+                            **project.dossier.fields())
 
 
 def catalogue_record(project: Project, now: datetime) -> CatalogueProject:
@@ -134,7 +135,7 @@ def catalogue_record(project: Project, now: datetime) -> CatalogueProject:
         raise AssertionError(f"project {project.id} is listed without a verdict")
     return CatalogueProject(
         project_id=project.id, revision=project.revision, submitted_at=project.submitted_at,
-        **asdict(project.dossier),
+        **project.dossier.fields(),
         assessment_id=verdict.assessment_id, decided_at=verdict.decided_at, rationale=verdict.rationale,
         labs_implementing=project.labs_implementing, handovers=project.handovers,
         municipalities=project.municipalities, updated_at=now,
@@ -219,6 +220,15 @@ async def get_project(project_id: uuid.UUID, uow: CatalogueUnitOfWork) -> Projec
 async def browse_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> list[Listing]:
     now = datetime.now(UTC)
     return [Listing(x.position, status_now(x.record, now)) for x in await uow.catalogue.page(query)]
+
+
+async def browse_catalogue_text(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> list[ListingText]:
+    """browse_catalogue for an answer that passes the records on as JSON text: only a record whose rating ran out
+    is parsed (to say so) and written again; the others go out as PostgreSQL keeps them."""
+    now = datetime.now(UTC)
+    return [x if not x.rating_ran_out else
+            ListingText(x.position, json.dumps(status_now(json.loads(x.record), now), ensure_ascii=False), False)
+            for x in await uow.catalogue.page_text(query)]
 
 
 async def count_catalogue(query: CatalogueQuery, uow: CatalogueUnitOfWork) -> int:

@@ -33,6 +33,15 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class ListingText:
+    """A listing as the JSON text PostgreSQL keeps, for an answer that passes it on without parsing it (issue 13)."""
+
+    position: int
+    record: str  # the public record as JSON text
+    rating_ran_out: bool  # its rating's valid_until has passed: the status in the text may be out of date
+
+
+@dataclass(frozen=True)
 class Change:
     """One entry of the catalogue's change log: a project's new public state, or None when it left."""
 
@@ -62,6 +71,7 @@ class CatalogueRepository(Protocol):
     async def put(self, project_id: uuid.UUID, record: dict) -> None: ...
     async def remove(self, project_id: uuid.UUID) -> None: ...  # also for a project never listed
     async def page(self, query: CatalogueQuery) -> list[Listing]: ...
+    async def page_text(self, query: CatalogueQuery) -> list[ListingText]: ...  # the same page, records unparsed
     async def count(self, query: CatalogueQuery) -> int: ...  # matches of the filters, cursor and limit aside
     async def changes(self, after: int, limit: int) -> list[Change]: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,7 +29,7 @@ from partnering.domain.membership import (
     may_change_lab,
     member_subject,
 )
-from partnering.domain.model import CatalogueEntry
+from partnering.domain.model import CatalogueEntry, Withdrawal, net_changes
 from partnering.service_layer.ports import PartneringUnitOfWork
 from partnering.service_layer.stages import (
     outcome_measures,
@@ -79,6 +80,12 @@ async def record_catalogue_entry(entry: CatalogueEntry, uow: PartneringUnitOfWor
 async def forget_catalogue_entry(project_id: uuid.UUID, as_of: datetime, uow: PartneringUnitOfWork) -> None:
     """A tombstone: the project is withdrawn as of its time; running implementations of it carry on."""
     await uow.catalogue.withdraw(project_id, as_of)
+
+
+async def apply_catalogue_changes(changes: Sequence[CatalogueEntry | Withdrawal], uow: PartneringUnitOfWork) -> None:
+    """A run of feed records and tombstones (in feed order) at once: the same replica as one by one, written
+    in two statements (a rebuild from the start of the feed reads every record the catalogue ever published)."""
+    await uow.catalogue.write(*net_changes(changes))
 
 
 # --- labs -----------------------------------------------------------------------------------------

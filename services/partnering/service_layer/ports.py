@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -11,12 +12,14 @@ from pydantic import BaseModel
 from partnering.domain.implementation import Funding, ImpactMeasurement, Implementation
 from partnering.domain.lab import Lab, Partner, StepRecord
 from partnering.domain.membership import Member
-from partnering.domain.model import CatalogueEntry
+from partnering.domain.model import CatalogueEntry, Withdrawal
 
 
 class CatalogueReplica(Protocol):
     async def upsert(self, entry: CatalogueEntry) -> None: ...
     async def withdraw(self, project_id: uuid.UUID, as_of: datetime) -> None: ...
+    async def write(self, records: Sequence[CatalogueEntry], withdrawals: Sequence[Withdrawal]) -> None:
+        """What `net_changes` left of a run of feed records: each upserted, then each withdrawn, where newer."""
     async def get(self, project_id: uuid.UUID) -> CatalogueEntry | None: ...
     async def list_entries(self) -> list[CatalogueEntry]:
         """Every entry of the replica (proven and withdrawn), for a lab's coverage."""

@@ -6,6 +6,7 @@ import random
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -113,3 +114,21 @@ async def test_projects_stored_before_the_index_are_indexed_before_the_first_fit
         for candidate in [_project(rng) for _ in range(20)]:
             assert await _indexed_fit(conn, candidate) == whole.fit(candidate)
         assert await conn.fetchval("SELECT count(*) FROM portfolio WHERE word_count IS NULL") == 0
+
+
+async def test_the_fits_of_a_run_asked_at_once_equal_each_fit_over_the_whole_portfolio(fresh_database):
+    rng = random.Random(4)
+    proven = [_project(rng) for _ in range(150)]
+    # A run as a fetch brings it: distinct submissions, a proven project again, and one without words or phases.
+    candidates = [_project(rng) for _ in range(40)] + [proven[3], replace(proven[4], phases=(), name="x", summary="",
+                                                                          problem="", target_group="", themes=())]
+    async with _portfolio_repository(fresh_database) as (_, repository):
+        for project in proven:
+            await repository.put(project)
+        whole = Portfolio(await repository.all())
+        as_of = datetime.now(UTC)
+        covered = await repository.covered_phases_of(candidates, as_of=as_of)
+        resembling = await repository.resembling_of(candidates, as_of=as_of)
+    fits = [fit_against(c, phases, similar) for c, phases, similar in zip(candidates, covered, resembling, strict=True)]
+    assert fits == [whole.fit(candidate) for candidate in candidates]
+    assert sum(len(fit.similar) for fit in fits) >= len(candidates) // 2  # not vacuous: the run finds similar ones

@@ -11,6 +11,7 @@ from typing import Any
 from assessment.domain.dossier import Dossier, Partner
 from assessment.domain.model import Assessment, AssessmentStatus, Review
 from assessment.domain.portfolio import PortfolioProject
+from assessment.domain.rating import counts_in_portfolio
 from assessment.domain.withdrawal import Withdrawal
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from tests.unit.assessment.rating_fakes import FakeRatingRepository
@@ -57,6 +58,10 @@ class FakeAssessmentRepository:
             raise AssertionError("unique (project_id, revision) violated")
         self.rows[a.id] = copy.deepcopy(a)
 
+    async def add_many(self, assessments) -> None:
+        for a in assessments:
+            await self.add(a)
+
     async def save(self, a: Assessment) -> None:
         stored = self.rows[a.id]
         stored.status, stored.decision = a.status, copy.deepcopy(a.decision)
@@ -79,6 +84,9 @@ class FakeAssessmentRepository:
         return copy.deepcopy(sorted((a for a in self.rows.values() if a.project_id == project_id),
                                     key=lambda a: (a.revision, a.opened_at)))
 
+    async def for_projects(self, project_ids) -> dict[uuid.UUID, list[Assessment]]:
+        return {pid: rounds for pid in project_ids if (rounds := await self.for_project(pid))}
+
     async def list(self, status: AssessmentStatus | None, after=None, limit: int = 50) -> list[Assessment]:
         found = sorted((a for a in self.rows.values() if status is None or a.status is status),
                        key=lambda a: (a.opened_at, a.id))
@@ -86,18 +94,29 @@ class FakeAssessmentRepository:
 
 
 class FakePortfolioRepository:
-    def __init__(self) -> None:
+    def __init__(self, ratings: FakeRatingRepository | None = None) -> None:
         self.projects: dict[uuid.UUID, PortfolioProject] = {}
+        self._ratings = ratings or FakeRatingRepository()
 
-    async def all(self) -> list[PortfolioProject]:
-        return list(self.projects.values())
+    def _counting(self, as_of: datetime) -> list[PortfolioProject]:
+        # Like the SQL adapter: a project whose rating ran out by `as_of` is kept but not read.
+        return [p for p in self.projects.values() if counts_in_portfolio(self._ratings.rows.get(p.project_id), as_of)]
 
-    async def covered_phases(self, candidate: PortfolioProject) -> set[str]:
-        return {phase for p in self.projects.values() if p.project_id != candidate.project_id
+    async def all(self, *, as_of: datetime) -> list[PortfolioProject]:
+        return self._counting(as_of)
+
+    async def covered_phases(self, candidate: PortfolioProject, *, as_of: datetime) -> set[str]:
+        return {phase for p in self._counting(as_of) if p.project_id != candidate.project_id
                 for phase in p.phases if phase in candidate.phases}
 
-    async def resembling(self, candidate: PortfolioProject) -> list[PortfolioProject]:
-        return list(self.projects.values())  # all of them: a superset is what the port allows
+    async def resembling(self, candidate: PortfolioProject, *, as_of: datetime) -> list[PortfolioProject]:
+        return self._counting(as_of)  # all that count: a superset is what the port allows
+
+    async def covered_phases_of(self, candidates, *, as_of: datetime) -> list[set[str]]:
+        return [await self.covered_phases(c, as_of=as_of) for c in candidates]
+
+    async def resembling_of(self, candidates, *, as_of: datetime) -> list[list[PortfolioProject]]:
+        return [await self.resembling(c, as_of=as_of) for c in candidates]
 
     async def put(self, project: PortfolioProject) -> None:
         self.projects[project.project_id] = project
@@ -113,8 +132,14 @@ class FakeWithdrawalRepository:
     async def lock_project(self, project_id: uuid.UUID) -> None:
         pass  # one handler at a time here anyway
 
+    async def lock_projects(self, project_ids) -> None:
+        pass
+
     async def get(self, project_id: uuid.UUID) -> Withdrawal | None:
         return self.withdrawals.get(project_id)
+
+    async def get_many(self, project_ids) -> dict[uuid.UUID, Withdrawal]:
+        return {pid: w for pid in project_ids if (w := self.withdrawals.get(pid)) is not None}
 
     async def put(self, withdrawal: Withdrawal) -> None:
         self.withdrawals[withdrawal.project_id] = withdrawal
@@ -123,9 +148,9 @@ class FakeWithdrawalRepository:
 class FakeUnitOfWork:
     def __init__(self) -> None:
         self.assessments = FakeAssessmentRepository()
-        self.portfolio = FakePortfolioRepository()
-        self.withdrawals = FakeWithdrawalRepository()
         self.ratings = FakeRatingRepository()
+        self.portfolio = FakePortfolioRepository(self.ratings)
+        self.withdrawals = FakeWithdrawalRepository()
         self.published: list[Any] = []
 
     async def publish(self, payload: Any) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from assessment.config import RatingSettings
+from catalogue.entrypoints.expiry import check_interval
 from servicekit.config import ConfigError, Settings
 
 
@@ -36,3 +37,16 @@ def test_a_bad_setting_is_refused_naming_the_variable(env, named):
     with pytest.raises(ConfigError) as refused:
         _settings(**env)
     assert str(refused.value).startswith(named) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("raw", ["0.5", "86400", "86401", "0", "nan"])
+def test_the_check_interval_both_services_read_is_read_one_way(raw):
+    # Assessment's re-assessment scheduler and catalogue's expiry job are paced by the same variable.
+    settings = Settings.from_env({"SCHULDENLAB_RATING_CHECK_INTERVAL": raw})
+    try:
+        expected = check_interval(settings)
+    except ConfigError as refused:
+        with pytest.raises(ConfigError, match=str(refused)):
+            RatingSettings.from_settings(settings)
+    else:
+        assert RatingSettings.from_settings(settings).check_interval == expected
