@@ -3,12 +3,9 @@ received by each service that consumes them, with the new payload fields and the
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
-from schuldenlab.services import SERVICES, load_definition
-from servicekit.service import create_app
-from tests.support.harness import service_settings
+from tests.support.documents import resolve, served
 
 # Topic -> (ce_type, producer, consumers, fields of the payload the SPEC names)
 NEW_CHANNELS = {
@@ -31,31 +28,19 @@ NEW_FIELDS = {"ProjectAssessed": {"evidence_level", "valid_until"},
 
 @pytest.fixture(scope="module")
 async def documents(tmp_path_factory) -> dict[str, dict]:
-    """Per service its AsyncAPI document, from the app without starting it (no database, no broker)."""
+    """Per service its AsyncAPI document."""
     found = {}
-    for service in SERVICES:
-        settings = service_settings("postgresql://nobody@127.0.0.1:9/none", "127.0.0.1:9",
-                                    tmp_path_factory.mktemp(service))
-        app = create_app(load_definition(service), settings)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as client:
-            response = await client.get("/asyncapi.json")
-            assert response.status_code == 200, response.text
-            found[service] = response.json()
+    for service, [response] in (await served(tmp_path_factory, "/asyncapi.json")).items():
+        assert response.status_code == 200, response.text
+        found[service] = response.json()
     return found
-
-
-def _resolve(document: dict, ref: str) -> dict:
-    node = document
-    for part in ref.removeprefix("#/").split("/"):
-        node = node[part]
-    return node
 
 
 def _operations(document: dict) -> dict[str, set[str]]:
     """Per channel address, the actions (send, receive) the document declares on it."""
     found: dict[str, set[str]] = {}
     for operation in document["operations"].values():
-        address = _resolve(document, operation["channel"]["$ref"])["address"]
+        address = resolve(document, operation["channel"]["$ref"])["address"]
         found.setdefault(address, set()).add(operation["action"])
     return found
 
@@ -63,9 +48,9 @@ def _operations(document: dict) -> dict[str, set[str]]:
 def _payload_of(document: dict, address: str) -> dict:
     [channel] = [c for c in document["channels"].values() if c["address"] == address]
     [entry] = channel["messages"].values()
-    message = _resolve(document, entry["$ref"]) if "$ref" in entry else entry
+    message = resolve(document, entry["$ref"]) if "$ref" in entry else entry
     payload = message["payload"]
-    return _resolve(document, payload.get("oneOf", [payload])[0]["$ref"])
+    return resolve(document, payload.get("oneOf", [payload])[0]["$ref"])
 
 
 @pytest.mark.parametrize("topic", sorted(NEW_CHANNELS))

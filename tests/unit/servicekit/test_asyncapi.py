@@ -27,8 +27,7 @@ from servicekit.consumer import (
     retry_topic,
     topics_for,
 )
-from servicekit.service import create_app
-from tests.support.harness import service_settings
+from tests.support import documents
 
 # AsyncAPI 3.0: "keys [of the components' maps] MUST match the regular expression ^[a-zA-Z0-9\.\-_]+$".
 COMPONENT_KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")
@@ -36,32 +35,18 @@ COMPONENT_KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")
 
 @pytest.fixture(scope="module")
 async def served(tmp_path_factory) -> dict[str, tuple[dict, httpx.Response]]:
-    """Per service: its AsyncAPI document and its page, from the app without starting it (no I/O)."""
-    found = {}
-    for service in SERVICES:
-        settings = service_settings("postgresql://nobody@127.0.0.1:9/none", "127.0.0.1:9",
-                                    tmp_path_factory.mktemp(service))
-        app = create_app(load_definition(service), settings)
-        # No lifespan: the runtime (database, broker) never starts; the documents need only its broker object.
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as client:
-            found[service] = ((await client.get("/asyncapi.json")).json(), await client.get("/asyncapi"))
-    return found
-
-
-def _resolve(document: dict, ref: str) -> dict:
-    node = document
-    for part in ref.removeprefix("#/").split("/"):
-        node = node[part]
-    return node
+    """Per service: its AsyncAPI document and its page."""
+    answers = await documents.served(tmp_path_factory, "/asyncapi.json", "/asyncapi")
+    return {service: (document.json(), page) for service, [document, page] in answers.items()}
 
 
 def _messages(document: dict, channel: dict) -> list[dict]:
-    return [_resolve(document, entry["$ref"]) if "$ref" in entry else entry
+    return [documents.resolve(document, entry["$ref"]) if "$ref" in entry else entry
             for entry in channel["messages"].values()]
 
 
 def _addresses(document: dict, action: str) -> set[str]:
-    return {_resolve(document, op["channel"]["$ref"])["address"]
+    return {documents.resolve(document, op["channel"]["$ref"])["address"]
             for op in document["operations"].values() if op["action"] == action}
 
 
@@ -92,7 +77,7 @@ def test_every_event_message_documents_its_headers_key_payload_and_an_example_re
         assert headers["properties"]["ce_type"]["const"] == spec.ce_type
         assert message["bindings"]["kafka"]["key"]["format"] == "uuid"
         payload_ref = message["payload"]["oneOf"][0] if spec.compacted else message["payload"]
-        assert _resolve(document, payload_ref["$ref"])["x-ce-type"] == spec.ce_type
+        assert documents.resolve(document, payload_ref["$ref"])["x-ce-type"] == spec.ce_type
 
         example = message["examples"][0]
         record = to_kafka_record(example_event(spec.ce_type))
@@ -121,7 +106,7 @@ def test_component_keys_are_ones_asyncapi_allows_and_every_ref_resolves(served, 
                 yield from refs(item)
 
     for ref in refs(document):
-        _resolve(document, ref)  # a dangling reference raises KeyError
+        documents.resolve(document, ref)  # a dangling reference raises KeyError
 
 
 async def test_the_dead_letter_message_documents_exactly_the_headers_the_consumer_adds(served):

@@ -3,16 +3,14 @@ error it can answer, as problem+json."""
 
 from __future__ import annotations
 
-import httpx
 import jsonschema
 import pytest
 import schemathesis
 
-from schuldenlab.services import SERVICES, load_definition
+from schuldenlab.services import SERVICES
 from servicekit.openapi import OPTIONAL_TOKEN
 from servicekit.problems import PROBLEM_JSON
-from servicekit.service import create_app
-from tests.support.harness import service_settings
+from tests.support.documents import served
 
 PROBLEM = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 BEARER = [{"HTTPBearer": []}]
@@ -26,15 +24,9 @@ TOKEN_OPTIONAL = {("get", "/v1/projects/{project_id}"), ("put", "/v1/projects/{p
 
 @pytest.fixture(scope="module")
 async def documents(tmp_path_factory) -> dict[str, dict]:
-    """Per service: its OpenAPI document as served, from the app without starting it (no I/O)."""
-    found = {}
-    for service in SERVICES:
-        settings = service_settings("postgresql://nobody@127.0.0.1:9/none", "127.0.0.1:9",
-                                    tmp_path_factory.mktemp(service))
-        app = create_app(load_definition(service), settings)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://svc") as client:
-            found[service] = (await client.get("/openapi.json")).json()
-    return found
+    """Per service: its OpenAPI document as served."""
+    answers = await served(tmp_path_factory, "/openapi.json")
+    return {service: response.json() for service, [response] in answers.items()}
 
 
 def _operations(document: dict):
