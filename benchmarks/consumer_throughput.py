@@ -118,7 +118,7 @@ def _bare_batched(conn: asyncpg.Connection):
     return apply
 
 
-class _TimedRuntime(ServiceRuntime):
+class TimedRuntime(ServiceRuntime):
     """The service's runtime, noting when its consumer got its first fetch and when it had applied `count`."""
 
     count = 0
@@ -139,7 +139,7 @@ class _TimedRuntime(ServiceRuntime):
 
 async def _service(definition: ServiceDefinition, settings: Settings, count: int) -> float:
     """Events per second of a service's consumer, from its first fetch to its `count`-th event."""
-    runtime = _TimedRuntime(definition, settings)
+    runtime = TimedRuntime(definition, settings)
     runtime.count = count
     await runtime.start()
     try:

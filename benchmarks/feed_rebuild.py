@@ -40,6 +40,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from benchmarks.consumer_throughput import TimedRuntime
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab.embedded.kafka import EmbeddedKafka
 from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
@@ -52,7 +53,7 @@ from schuldenlab_contracts.events import CatalogueProject, Rating
 from schuldenlab_contracts.registry import by_model
 from servicekit.broker import ConsumerBatching
 from servicekit.config import Settings
-from servicekit.service import ServiceRuntime, apply_migrations
+from servicekit.service import apply_migrations
 
 SPEC = by_model(CatalogueProject)
 TOPIC = SPEC.topic
@@ -167,25 +168,6 @@ async def _bare(bootstrap: str, dsn: str, count: int, max_records: int) -> float
         await conn.close()
 
 
-class _TimedRuntime(ServiceRuntime):
-    """Partnering's runtime, noting its first fetch and when it had applied (at least) `count` records."""
-
-    count = 0
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.handled, self.first, self.last, self.done = 0, 0.0, 0.0, asyncio.Event()
-
-    async def _handle(self, records):
-        self.first = self.first or time.perf_counter()
-        outcome = await super()._handle(records)
-        self.handled += len(records)
-        if self.handled >= self.count:
-            self.last = time.perf_counter()
-            self.done.set()
-        return outcome
-
-
 async def _holds(dsn: str, final: dict[uuid.UUID, tuple[str, int]]) -> str | None:
     """None when partnering's replica holds exactly each project's current state; else what differs."""
     conn = await asyncpg.connect(dsn)
@@ -209,7 +191,7 @@ async def _partnering(settings: Settings, dsn: str, count: int, final, profile: 
     if one_by_one:  # its one-record handler only, for comparison
         definition = dataclasses.replace(definition, batch_handlers={})
     await apply_migrations(dsn, definition)
-    runtime = _TimedRuntime(definition, settings)
+    runtime = TimedRuntime(definition, settings)
     runtime.count = count
     profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
