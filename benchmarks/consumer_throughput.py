@@ -77,9 +77,10 @@ async def _write_round(bootstrap: str, count: int) -> dict[TopicPartition, int]:
         await producer.stop()
 
 
-async def _read(bootstrap: str, group: str, starts: dict[TopicPartition, int], count: int, max_records: int,
+async def read_timed(bootstrap: str, group: str, starts: dict[TopicPartition, int], count: int, max_records: int,
                 apply=None) -> float:
-    """Records per second from the first fetch to the `count`-th record; `apply(conn, records)` per fetch."""
+    """Records per second from the first fetch to the `count`-th record, read from `starts`; `apply(records)` per
+    fetch, then one offset commit."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
                                 fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
     await consumer.start()
@@ -177,9 +178,9 @@ async def run(events: int, rounds: int, max_records: str | None) -> None:
         try:
             for n in range(rounds):
                 starts = await _write_round(bootstrap, events)
-                rates["raw aiokafka"].append(await _read(bootstrap, f"raw-{n}", starts, events, max_records))
+                rates["raw aiokafka"].append(await read_timed(bootstrap, f"raw-{n}", starts, events, max_records))
                 rates["bare batched"].append(
-                    await _read(bootstrap, f"bare-{n}", starts, events, max_records, _bare_batched(bare)))
+                    await read_timed(bootstrap, f"bare-{n}", starts, events, max_records, _bare_batched(bare)))
                 rates["runtime"].append(await _service(runtime, settings, events))
                 rates["assessment"].append(await _service(assessment, settings, events))
         finally:

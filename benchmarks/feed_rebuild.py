@@ -38,9 +38,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
-from benchmarks.consumer_throughput import TimedRuntime
+from benchmarks.consumer_throughput import TimedRuntime, read_timed
 from schuldenlab.demo_data import KNOWN_PROJECTS
 from schuldenlab.embedded.kafka import EmbeddedKafka
 from schuldenlab.embedded.postgres import EmbeddedPostgres, ensure_database
@@ -57,7 +57,7 @@ from servicekit.service import apply_migrations
 
 SPEC = by_model(CatalogueProject)
 TOPIC = SPEC.topic
-FETCH_MAX_WAIT_MS = 50  # as `up` sets it for the embedded broker
+FETCH_MAX_WAIT_MS = 50  # the same as benchmarks.consumer_throughput, whose timed read the anchor uses
 TARGET_SECONDS = 60.0  # issue 13: rebuilding from 100k feed records
 UPDATED, WITHDRAWN = 0.2, 0.01  # shares of the records that update a project again, or withdraw one
 LEVELS = ("effective", "evaluated", "practice_based", None)
@@ -124,47 +124,36 @@ async def _bare(bootstrap: str, dsn: str, count: int, max_records: int) -> float
                           CREATE TABLE replica (project_id uuid PRIMARY KEY, name text NOT NULL, status text NOT NULL,
                                                 revision integer NOT NULL, as_of timestamptz NOT NULL,
                                                 phases text[] NOT NULL, evidence_level text)""")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"bare-{uuid.uuid4()}",
-                                enable_auto_commit=False, fetch_max_wait_ms=FETCH_MAX_WAIT_MS)
-    await consumer.start()
-    try:
-        partitions = await topic_partitions({"bootstrap_servers": bootstrap}, TOPIC)
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        seen, started = 0, None
-        while seen < count:
-            fetched = await consumer.getmany(timeout_ms=1000, max_records=max_records)
-            records = [r for chunk in fetched.values() for r in chunk]
-            if not records:
+
+    async def upsert(records) -> None:
+        newest = {}  # per key the last record of the fetch: one key lives on one partition, in order
+        for r in records:
+            headers = dict(r.headers)
+            as_of = datetime.fromisoformat(headers["ce_time"].decode())
+            if r.value is None:
+                newest[r.key] = (uuid.UUID(r.key.decode()), "", "withdrawn", 0, as_of, [], None)
                 continue
-            started = started or time.perf_counter()
-            newest = {}  # per key the last record of the fetch: one key lives on one partition, in order
-            for r in records:
-                headers = dict(r.headers)
-                as_of = datetime.fromisoformat(headers["ce_time"].decode())
-                if r.value is None:
-                    newest[r.key] = (uuid.UUID(r.key.decode()), "", "withdrawn", 0, as_of, [], None)
-                    continue
-                data = json.loads(r.value)
-                rating = data.get("rating")
-                newest[r.key] = (uuid.UUID(data["project_id"]), data["name"], data["status"], data["revision"],
-                                 as_of, data["phases"], rating["evidence_level"] if rating else None)
-            rows = list(zip(*newest.values(), strict=True))
-            async with conn.transaction():
-                await conn.execute(
-                    """INSERT INTO replica AS r SELECT p, n, s, v, a, ARRAY(SELECT jsonb_array_elements_text(ph)), e
-                         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[],
-                                     $6::jsonb[], $7::text[]) AS x (p, n, s, v, a, ph, e)
-                       ON CONFLICT (project_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status,
-                           revision = EXCLUDED.revision, as_of = EXCLUDED.as_of, phases = EXCLUDED.phases,
-                           evidence_level = EXCLUDED.evidence_level
-                       WHERE r.as_of < EXCLUDED.as_of""",
-                    *rows[:5], [json.dumps(p) for p in rows[5]], rows[6])
-            await consumer.commit()
-            seen += len(records)
-        return count / max(time.perf_counter() - started, 1e-6)
+            data = json.loads(r.value)
+            rating = data.get("rating")
+            newest[r.key] = (uuid.UUID(data["project_id"]), data["name"], data["status"], data["revision"],
+                             as_of, data["phases"], rating["evidence_level"] if rating else None)
+        rows = list(zip(*newest.values(), strict=True))
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO replica AS r SELECT p, n, s, v, a, ARRAY(SELECT jsonb_array_elements_text(ph)), e
+                     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[],
+                                 $6::jsonb[], $7::text[]) AS x (p, n, s, v, a, ph, e)
+                   ON CONFLICT (project_id) DO UPDATE SET name = EXCLUDED.name, status = EXCLUDED.status,
+                       revision = EXCLUDED.revision, as_of = EXCLUDED.as_of, phases = EXCLUDED.phases,
+                       evidence_level = EXCLUDED.evidence_level
+                   WHERE r.as_of < EXCLUDED.as_of""",
+                *rows[:5], [json.dumps(p) for p in rows[5]], rows[6])
+
+    try:
+        # The topic was made for this run: every partition starts at offset 0.
+        starts = {tp: 0 for tp in await topic_partitions({"bootstrap_servers": bootstrap}, TOPIC)}
+        return await read_timed(bootstrap, f"bare-{uuid.uuid4()}", starts, count, max_records, upsert)
     finally:
-        await consumer.stop()
         await conn.close()
 
 

@@ -12,6 +12,7 @@ from assessment.adapters import codec
 from assessment.domain.model import Assessment, AssessmentStatus, Review, Seat
 from assessment.domain.rating import ReassessmentReason
 from assessment.domain.withdrawal import Withdrawal
+from servicekit import pagination
 
 
 def _review(row: asyncpg.Record) -> Review:
@@ -112,19 +113,10 @@ class PostgresAssessmentRepository:
 
     async def list(self, status: AssessmentStatus | None, after: tuple[datetime, uuid.UUID] | None,
                    limit: int) -> list[Assessment]:
-        # A page is read from the index on (opened_at, id), or (status, opened_at, id) with a status: each
-        # condition is written only when given, so the planner sees the index's columns, not `$1 IS NULL OR`.
-        conditions, args = [], []
-        if status is not None:
-            args.append(status.value)
-            conditions.append(f"status = ${len(args)}")
-        if after is not None:
-            args.extend(after)
-            conditions.append(f"(opened_at, id) > (${len(args) - 1}::timestamptz, ${len(args)}::uuid)")
-        args.append(limit)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        rows = await self._conn.fetch(f"SELECT * FROM assessments {where} ORDER BY opened_at, id LIMIT ${len(args)}",
-                                      *args)
+        # Read through the index on (opened_at, id), or (status, opened_at, id) with a status.
+        query, args = pagination.page_query("assessments", "opened_at",
+                                            {"status": status.value if status else None}, after, limit)
+        rows = await self._conn.fetch(query, *args)
         return await self._load(list(rows))
 
 

@@ -290,11 +290,8 @@ async def record_implementation_started(cmd: RecordImplementationStarted, uow: C
     if project is None:
         log.warning("implementation %s of unknown project %s ignored", cmd.implementation_id, cmd.project_id)
         return
-    if project.start_implementation(cmd.implementation_id, cmd.lab_id, cmd.municipalities):
-        await uow.projects.save(project)
-        # Adoption figures are public state: a listed project's feed record changes with them.
-        if project.is_listed:
-            await _publish_public_state(project, True, uow)
+    await _republish_if_changed(project, project.start_implementation(cmd.implementation_id, cmd.lab_id,
+                                                                      cmd.municipalities), uow)
 
 
 async def record_handover(cmd: RecordHandover, uow: CatalogueUnitOfWork) -> None:
@@ -302,10 +299,8 @@ async def record_handover(cmd: RecordHandover, uow: CatalogueUnitOfWork) -> None
     if project is None:
         log.warning("handover %s of unknown project %s ignored", cmd.implementation_id, cmd.project_id)
         return
-    if project.hand_over(cmd.implementation_id, cmd.lab_id, cmd.handed_over_at):
-        await uow.projects.save(project)
-        if project.is_listed:
-            await _publish_public_state(project, True, uow)
+    await _republish_if_changed(project, project.hand_over(cmd.implementation_id, cmd.lab_id, cmd.handed_over_at),
+                                uow)
 
 
 async def _republish_if_changed(project: Project, changed: bool, uow: CatalogueUnitOfWork) -> None:

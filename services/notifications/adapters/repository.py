@@ -17,6 +17,7 @@ from notifications.domain.model import (
     Subscription,
     SubscriptionStatus,
 )
+from servicekit import pagination
 
 WAKE_CHANNEL = "notifications_deliveries"
 
@@ -78,19 +79,9 @@ class PostgresSubscriptions:
 
     async def list(self, owner: str | None, after: tuple[datetime, uuid.UUID] | None = None,
                    limit: int = 50) -> list[Subscription]:
-        # A page through the index on (owner, created_at, id), or (created_at, id) for all: each condition is
-        # written only when given, so the planner sees the index's columns, not `$1 IS NULL OR`.
-        conditions, args = [], []
-        if owner is not None:
-            args.append(owner)
-            conditions.append(f"owner = ${len(args)}")
-        if after is not None:
-            args.extend(after)
-            conditions.append(f"(created_at, id) > (${len(args) - 1}::timestamptz, ${len(args)}::uuid)")
-        args.append(limit)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-        rows = await self._conn.fetch(
-            f"SELECT * FROM subscriptions {where} ORDER BY created_at, id LIMIT ${len(args)}", *args)
+        # Read through the index on (owner, created_at, id), or (created_at, id) for all.
+        query, args = pagination.page_query("subscriptions", "created_at", {"owner": owner}, after, limit)
+        rows = await self._conn.fetch(query, *args)
         return [subscription_from(r) for r in rows]
 
     async def remove(self, subscription_id: uuid.UUID) -> None:
