@@ -97,7 +97,8 @@ def publishing(name: str, traceparent: str | None, tracestate: str | None, **att
     """A PRODUCER span for handing one event to Kafka, child of the trace its outbox row kept; None when that
     row has no trace or nothing is recorded. Not the current span: the caller ends it (`ended`) once Kafka
     answered, which may be after other rows were handed over."""
-    if not traceparent:
+    # Per row on the relay's path: with no provider set (nothing configured) there is nothing to record.
+    if not traceparent or isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         return None
     span = tracer().start_span(name, context=context_of(traceparent, tracestate), kind=SpanKind.PRODUCER,
                                attributes=attributes)
