@@ -12,7 +12,9 @@ old fit, scoring the whole portfolio read with one SELECT, is timed at each size
 The portfolio is generated: each proven project has a name, summary, problem, target group and themes of
 words drawn from a 20,000-word vocabulary with Zipf frequencies (a word of rank r weighs 1 / (r + 20)),
 in which the words of the known projects (what is submitted) sit at random among the 1,000 most common;
-one project in 500 is a reworded copy of a known project, so fits do find similar projects. The projects
+one project in 500 is a reworded copy of a known project, so fits do find similar projects. The submissions
+are the four known projects under new names: a run's candidates share their words and similar projects
+(the fit reads postings per candidate all the same; a project similar to several comes back once). The projects
 are stored through the service's own repository (postings included); then VACUUM ANALYZE, as autovacuum
 would do on a portfolio that grew over months.
 

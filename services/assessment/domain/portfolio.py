@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import uuid
 from collections.abc import Iterable
@@ -85,11 +86,26 @@ class Similarity:
         return self.phase_overlap >= PHASE_THRESHOLD and self.content_overlap >= CONTENT_THRESHOLD
 
 
+def _phase_overlap(a: Iterable[str], b: Iterable[str]) -> float:
+    return round(_jaccard(a, b), 3)
+
+
 def compare(candidate: PortfolioProject, proven: PortfolioProject) -> Similarity:
     shared = tuple(p for p in PHASES if p in candidate.phases and p in proven.phases)
     return Similarity(project_id=proven.project_id, name=proven.name, shared_phases=shared,
-                      phase_overlap=round(_jaccard(candidate.phases, proven.phases), 3),
+                      phase_overlap=_phase_overlap(candidate.phases, proven.phases),
                       content_overlap=round(_jaccard(candidate.words(), proven.words()), 3))
+
+
+@functools.cache
+def alike_phase_sets(phases: frozenset[str]) -> frozenset[frozenset[str]]:
+    """Every set of PHASES whose phase overlap with `phases` is enough for "more of the same".
+
+    A proven project with any other set of (known) phases is never more of the same as a candidate with
+    `phases`, whatever its words: whoever looks for candidates may leave it out.
+    """
+    subsets = (frozenset(c) for n in range(1, len(PHASES) + 1) for c in itertools.combinations(PHASES, n))
+    return frozenset(s for s in subsets if _phase_overlap(phases, s) >= PHASE_THRESHOLD)
 
 
 @dataclass(frozen=True)

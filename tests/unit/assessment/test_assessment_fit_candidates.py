@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import uuid
 from fractions import Fraction
 
 from assessment.domain.dossier import PHASES
-from assessment.domain.portfolio import CONTENT_FLOOR, Portfolio, PortfolioProject, compare, fit_against
+from assessment.domain.portfolio import (
+    CONTENT_FLOOR,
+    PHASE_THRESHOLD,
+    Portfolio,
+    PortfolioProject,
+    alike_phase_sets,
+    compare,
+    fit_against,
+)
 
 WORDS = ("jongeren", "schuldeisers", "budgetcoaching", "energiearmoede", "huurachterstand", "gemeente",
          "inkomen", "werkgevers", "buurtteam", "wijkcoach", "nazorg", "preventie", "toeslagen", "studenten")
@@ -57,3 +66,16 @@ def test_equal_scores_and_names_are_ordered_by_project_id_whatever_order_they_co
     first = fit_against(base, {"intake"}, twins).similar_project_ids
     assert first == tuple(sorted((t.project_id for t in twins), key=str))
     assert fit_against(base, {"intake"}, list(reversed(twins))).similar_project_ids == first
+
+
+def test_the_alike_phase_sets_are_exactly_those_whose_phase_overlap_is_enough():
+    subsets = [frozenset(c) for n in range(len(PHASES) + 1) for c in itertools.combinations(PHASES, n)]
+    for phases in [*subsets, frozenset({"intake", "not_a_phase"})]:
+        candidate = PortfolioProject(project_id=uuid.uuid4(), name="x", phases=tuple(phases))
+        alike = alike_phase_sets(phases)
+        for other in subsets:
+            proven = PortfolioProject(project_id=uuid.uuid4(), name="x", phases=tuple(other))
+            assert (other in alike) == (compare(candidate, proven).phase_overlap >= PHASE_THRESHOLD), (phases, other)
+    # Equal to one half is alike, below it is not: {a, b} against {a} (1/2) and {a, c} (1/3).
+    assert frozenset({"intake"}) in alike_phase_sets(frozenset({"intake", "referral"}))
+    assert frozenset({"intake", "planning"}) not in alike_phase_sets(frozenset({"intake", "referral"}))
