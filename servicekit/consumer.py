@@ -29,6 +29,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import asyncpg
@@ -235,8 +236,10 @@ class EventConsumer:
             log.debug("%s: a batch of %d failed as a whole (%s); applying its records one by one", self.service,
                       len(items), type(exc).__name__, exc_info=exc)
             return [await self._attempt(item) for item in items]
-        for item, outcome in zip(items, outcomes, strict=True):
-            self._count(item.event.type, outcome)
+        # Counted per type and outcome, not per record: a fetch is mostly of one type.
+        for (ce_type, outcome), count in Counter(
+                (item.event.type, outcome) for item, outcome in zip(items, outcomes, strict=True)).items():
+            self._count(ce_type, outcome, count)
         return outcomes
 
     async def _apply_batch(self, items: Sequence[Readable]) -> list[Outcome]:
@@ -244,11 +247,11 @@ class EventConsumer:
         handler that fails, and lets what says the database is unavailable end the batch as a whole."""
         outcomes: list[Outcome | None] = [None] * len(items)
         async with transaction(self._pool, self._uow_factory) as uow:
+            event_ids = [uuid.UUID(item.event.id) for item in items]
             first_time = await record_processed_many(uow.conn, [
-                InboxEntry(uuid.UUID(item.event.id), item.event.type, item.record.topic, item.record.partition,
-                           item.record.offset) for item in items])
-            for index, item in enumerate(items):
-                event_id = uuid.UUID(item.event.id)
+                InboxEntry(event_id, item.event.type, item.record.topic, item.record.partition, item.record.offset)
+                for event_id, item in zip(event_ids, items, strict=True)])
+            for index, event_id in enumerate(event_ids):
                 if event_id in first_time:
                     first_time.discard(event_id)  # the same ce_id twice in one fetch: the later one is a duplicate
                 else:
@@ -257,10 +260,10 @@ class EventConsumer:
                       if outcomes[index] is None and by_type(item.event.type).compacted]
             if states:
                 advanced = await advance_feed_positions(uow.conn, [
-                    FeedPosition(items[i].record.topic, items[i].event.subject, items[i].event.time,
-                                 uuid.UUID(items[i].event.id)) for i in states])
+                    FeedPosition(items[i].record.topic, items[i].event.subject, items[i].event.time, event_ids[i])
+                    for i in states])
                 for index in states:
-                    if uuid.UUID(items[index].event.id) not in advanced:
+                    if event_ids[index] not in advanced:
                         outcomes[index] = Outcome.STALE
             for run in self._runs(items, [index for index, outcome in enumerate(outcomes) if outcome is None]):
                 started = time.perf_counter()
@@ -271,9 +274,10 @@ class EventConsumer:
                         raise
                     raise _HandlerFailed(run[0], run[-1] + 1, exc) from exc
                 seconds = (time.perf_counter() - started) / len(run)
+                timer = metrics.HANDLER_SECONDS.labels(self.service, items[run[0]].event.type)  # a run is of one type
                 for index in run:
                     outcomes[index] = Outcome.PROCESSED
-                    metrics.HANDLER_SECONDS.labels(self.service, items[index].event.type).observe(seconds)
+                    timer.observe(seconds)
         return [outcome for outcome in outcomes if outcome is not None]
 
     def _runs(self, items: Sequence[Readable], due: Sequence[int]) -> list[list[int]]:
@@ -406,5 +410,5 @@ class EventConsumer:
                          item.where, waited)
             return outcome
 
-    def _count(self, ce_type: str, outcome: Outcome) -> None:
-        metrics.EVENTS_HANDLED.labels(self.service, ce_type, outcome.value).inc()
+    def _count(self, ce_type: str, outcome: Outcome, count: int = 1) -> None:
+        metrics.EVENTS_HANDLED.labels(self.service, ce_type, outcome.value).inc(count)
