@@ -5,8 +5,10 @@ number 10 may commit after one that took 11; a relay that remembered "published 
 10 for ever. Scanning `published_at IS NULL` in sequence order publishes every committed row, and
 holding back the later rows of a key whose earlier row failed keeps the order per key.
 
-A pass pipelines: it sends a batch, reads and sends the next while the first is on its way, and marks
-rows published batch by batch as Kafka acknowledges them (on a second connection, while it reads on).
+A pass pipelines: it reads the next batch while it sends one, sends the next while the first is on its
+way, and marks rows published batch by batch as Kafka acknowledges them (on a second connection, while it
+reads on). Per row it builds the record from the row's columns and keeps the producer's own acknowledgement
+as the row's outcome (issue 13: per-row work is what the relay costs beyond the send).
 Rows of different keys go out concurrently; a key's rows go one after the other (a row is sent once
 the key's previous row is acknowledged), so a failed row holds back the rest of its key, also in the
 batches read after it. The value sent is the payload as written (a json column keeps the contracts' compact text),
@@ -21,12 +23,12 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import asyncpg
 
-from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, data_text, to_kafka_record
+from schuldenlab_contracts.cloudevents import CloudEvent, KafkaRecord, data_text, kafka_headers
 from schuldenlab_contracts.registry import by_type
 from servicekit import db, metrics, tracing
 from servicekit.db import advisory_lock_key
@@ -70,10 +72,11 @@ async def append(conn: asyncpg.Connection, event: CloudEvent, *, schema: str) ->
     )
 
 
-@dataclass(frozen=True)
-class PendingRow:
+class PendingRow(NamedTuple):
+    """An unpublished row as the relay reads it (a tuple: made for every row, it is the cheapest to make)."""
+
     seq: int
-    event_id: uuid.UUID
+    event_id: str | uuid.UUID  # read as text: the ce_id header as it is
     key: str
     ce_type: str
     ce_source: str
@@ -85,15 +88,36 @@ class PendingRow:
 
     def to_record(self) -> KafkaRecord:
         """The row's record: the event's headers and key, and the stored JSON text as its value, as it is."""
-        record = to_kafka_record(CloudEvent(id=str(self.event_id), source=self.ce_source, type=self.ce_type,
-                                            subject=self.key, time=self.ce_time, data=None,
-                                            traceparent=self.traceparent, tracestate=self.tracestate))
-        value = None if self.payload is None else self.payload.encode()
-        return KafkaRecord(topic=record.topic, key=record.key, value=value, headers=record.headers)
+        # The headers from the row's values, without a CloudEvent per row (issue 13: a cost on every row).
+        return KafkaRecord(topic=by_type(self.ce_type).topic, key=self.key.encode(),
+                           value=None if self.payload is None else self.payload.encode(),
+                           headers=kafka_headers(str(self.event_id), self.ce_source, self.ce_type, self.ce_time,
+                                                 self.key, self.traceparent, self.tracestate))
 
 
-# What became of one row in a pass: published, or not and why (None: held back behind its key's failed row).
-Sent = tuple[bool, str | None]
+class HeldBack(Exception):
+    """A row not sent in this pass: its key's earlier row failed (the row is neither published nor failed)."""
+
+
+def _failure(outcome: asyncio.Future[object]) -> BaseException | None:
+    """What kept a row's finished send from being published; None if it was."""
+    return asyncio.CancelledError() if outcome.cancelled() else outcome.exception()
+
+
+async def _marked(marking: list[asyncio.Task[int]]) -> int:
+    """Wait for the marks under way (then off the list; left on it if one failed); how many rows went out."""
+    published = sum(await asyncio.gather(*marking))
+    marking.clear()
+    return published
+
+
+def _settled(failure: BaseException | None) -> asyncio.Future[object]:
+    outcome: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    if failure is None:
+        outcome.set_result(None)
+    else:
+        outcome.set_exception(failure)
+    return outcome
 
 
 def plan_batch(rows: Sequence[PendingRow], now: datetime,
@@ -162,104 +186,127 @@ class OutboxRelay:
 
     async def _pipeline(self, conn: asyncpg.Connection) -> int:
         """Read, send and mark batch after batch, BATCHES_IN_FLIGHT at a time, until a batch is not full."""
-        published, after = 0, 0
+        published = 0
         blocked: set[str] = set()  # keys with a row backing off: nothing after it goes out in this pass
-        latest: dict[str, asyncio.Future[Sent]] = {}  # per key, what became of its latest row sent in this pass
-        in_flight: deque[list[tuple[PendingRow, asyncio.Future[Sent]]]] = deque()
+        # Per key, its latest row's send in this pass: done once Kafka answered, failed if the row was not published.
+        latest: dict[str, asyncio.Future[object]] = {}
+        in_flight: deque[list[tuple[PendingRow, asyncio.Future[object]]]] = deque()
         # Marking a batch (rewriting its rows) runs on a connection of its own while the next batches are
-        # read and sent; one batch at a time, and always after Kafka acknowledged its rows.
-        marking: asyncio.Task[int] | None = None
+        # read and sent, always after Kafka acknowledged its rows; one batch at a time while the pass goes on,
+        # the last ones together at its end (the pass waits for them).
+        marking: list[asyncio.Task[int]] = []
+        # The next batch is read while this one is sent: the query's round trip is off the pass's path (issue 13).
+        reading: asyncio.Task[list[asyncpg.Record]] | None = None
         try:
+            records = await self._read(conn, 0)
             while True:
-                # Each row read once per pass, in sequence order; a row that commits behind a later one is
-                # found by the next pass, which scans from the start again.
-                # The database's clock comes with the rows (a round trip fewer per batch): backoff is by it.
-                records = await conn.fetch(
-                    """SELECT seq, event_id, key, ce_type, ce_source, ce_time, payload::text AS payload,
-                              next_attempt_at, traceparent, tracestate, clock_timestamp() AS now
-                       FROM outbox WHERE published_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2""",
-                    after, self._batch_size,
-                )
+                more = len(records) == self._batch_size  # else the batch is the last of this pass
+                if more:
+                    reading = asyncio.create_task(self._read(conn, records[-1]["seq"]))
+                    await asyncio.sleep(0)  # the query goes out now, not when the sends below first wait
                 if records:
-                    after, now = records[-1]["seq"], records[0]["now"]
-                    sends = []
-                    rows = [PendingRow(*r[:-1]) for r in records]  # the columns in the fields' order, then `now`
-                    for lane in plan_batch(rows, now, blocked).values():
-                        for row in lane:
-                            previous = latest.get(row.key)
-                            if previous is None or (previous.done() and previous.result()[0]):
-                                outcome = await self._send(row)
-                            else:  # behind its key's row still on its way (or failed): a task waits for it
-                                outcome = asyncio.ensure_future(self._send_after(previous, row))
-                            latest[row.key] = outcome
-                            sends.append((row, outcome))
-                    in_flight.append(sends)
-                more = len(records) == self._batch_size
+                    in_flight.append(await self._send_batch(records, blocked, latest))
                 while in_flight and (len(in_flight) >= BATCHES_IN_FLIGHT or not more):
-                    sent = [(row, await outcome) for row, outcome in in_flight.popleft()]
-                    if marking is not None:
-                        published += await marking
-                    marking = asyncio.create_task(self._mark(sent))
-                if not more:
-                    if marking is not None:
-                        published += await marking
-                        marking = None
-                    return published
+                    done, failed = await self._answered(in_flight.popleft())
+                    if more:
+                        published += await _marked(marking)
+                    marking.append(asyncio.create_task(self._mark(done, failed)))
+                if reading is None:
+                    return published + await _marked(marking)
+                records, reading = await reading, None
         finally:
             # Left by an error: what is still on its way is published again by the next pass (at least once).
-            if marking is not None:
-                marking.cancel()
+            if reading is not None:  # waited for, not cancelled: the lock's connection is then free for the unlock
+                await asyncio.wait((reading,))
+                _failure(reading)
+            for mark in marking:
+                mark.cancel()
             for sends in in_flight:
                 for _, outcome in sends:
                     if isinstance(outcome, asyncio.Task):
                         outcome.cancel()
+                    else:  # an acknowledgement that may yet fail: its error is retrieved, not reported as lost
+                        outcome.add_done_callback(_failure)
 
-    async def _send(self, row: PendingRow) -> asyncio.Future[Sent]:
-        """Hand the row to the producer now (so in the order of the calls); the future says what became of it."""
-        outcome: asyncio.Future[Sent] = asyncio.get_running_loop().create_future()
+    async def _read(self, conn: asyncpg.Connection, after: int) -> list[asyncpg.Record]:
+        """The batch of unpublished rows after sequence number `after`, with the database's clock as `now`."""
+        # Each row read once per pass, in sequence order; a row that commits behind a later one is found by the
+        # next pass, which scans from the start again. The database's clock comes with the rows (a round trip
+        # fewer per batch): backoff is by it.
+        return await conn.fetch(
+            """SELECT seq, event_id::text, key, ce_type, ce_source, ce_time, payload::text AS payload,
+                      next_attempt_at, traceparent, tracestate, clock_timestamp() AS now
+               FROM outbox WHERE published_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2""",
+            after, self._batch_size,
+        )
+
+    async def _send_batch(self, records: list[asyncpg.Record], blocked: set[str],
+                          latest: dict[str, asyncio.Future[object]]) -> list[tuple[PendingRow, asyncio.Future[object]]]:
+        """Send a batch's rows that are due, each behind its key's previous row; each row with its send."""
+        sends = []
+        rows = [PendingRow(*r[:-1]) for r in records]  # the columns in the fields' order, then `now`
+        for lane in plan_batch(rows, records[0]["now"], blocked).values():
+            for row in lane:
+                previous = latest.get(row.key)
+                if previous is None or (previous.done() and _failure(previous) is None):
+                    outcome = await self._send(row)
+                else:  # behind its key's row still on its way (or failed): a task waits for it
+                    outcome = asyncio.ensure_future(self._send_after(previous, row))
+                latest[row.key] = outcome
+                sends.append((row, outcome))
+        return sends
+
+    async def _send(self, row: PendingRow) -> asyncio.Future[object]:
+        """Hand the row to the producer now (so in the order of the calls); returns a future done once Kafka
+        answered, failed if the row was not published.
+
+        The producer's own acknowledgement, when it gives one: no future or callback of the relay's per row,
+        which cost as much as the record itself (issue 13)."""
         record = row.to_record()
-        span = tracing.publishing(f"{record.topic} publish", row.traceparent, row.tracestate,
-                                  **{"messaging.system": "kafka", "messaging.destination.name": record.topic,
-                                     "messaging.message.id": str(row.event_id)})
+        span = None
+        if row.traceparent is not None:  # a row without a trace has no span: no attributes to build either
+            span = tracing.publishing(f"{record.topic} publish", row.traceparent, row.tracestate,
+                                      **{"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                                         "messaging.message.id": str(row.event_id)})
         try:
             acknowledged = await self._publish(record)
         except Exception as exc:
             tracing.ended(span, exc)
-            outcome.set_result(self._failed(row, exc))
-            return outcome
+            return _settled(exc)
         if acknowledged is None:  # a publish that waits for the acknowledgement itself
             tracing.ended(span)
-            outcome.set_result((True, None))
-            return outcome
+            return _settled(None)
+        ack = asyncio.ensure_future(acknowledged)
+        if span is not None:
+            ack.add_done_callback(lambda answered: tracing.ended(span, _failure(answered)))
+        return ack
 
-        def settle(ack: asyncio.Future) -> None:
-            failure = ack.exception() if not ack.cancelled() else asyncio.CancelledError()
-            tracing.ended(span, failure)
-            if outcome.done():
-                return
-            outcome.set_result((True, None) if failure is None else self._failed(row, failure))
+    async def _send_after(self, previous: asyncio.Future[object], row: PendingRow) -> None:
+        """Send `row` once its key's previous row is published; never after that row failed (HeldBack)."""
+        if not previous.done():
+            await asyncio.wait((previous,))
+        if _failure(previous) is not None:
+            raise HeldBack
+        await (await self._send(row))
 
-        asyncio.ensure_future(acknowledged).add_done_callback(settle)
-        return outcome
-
-    async def _send_after(self, previous: asyncio.Future[Sent], row: PendingRow) -> Sent:
-        """Send `row` once its key's previous row is published; never after that row failed."""
-        if not (await previous)[0]:
-            return False, None
-        return await (await self._send(row))
-
-    def _failed(self, row: PendingRow, exc: BaseException) -> Sent:
-        log.warning("outbox %s: publishing seq %s failed: %r", self._schema, row.seq, exc)
-        return False, f"{type(exc).__name__}: {exc}"
-
-    async def _mark(self, sent: list[tuple[PendingRow, Sent]]) -> int:
-        """Mark a batch's rows published, and the failed ones for a retry with backoff; returns how many went out."""
+    async def _answered(self, sends: list[tuple[PendingRow, asyncio.Future[object]]],
+                        ) -> tuple[list[int], list[tuple[int, str]]]:
+        """Wait until Kafka answered for each row of a batch; its published rows, and its failed ones with why."""
+        waiting = [outcome for _, outcome in sends if not outcome.done()]
+        if waiting:
+            await asyncio.wait(waiting)
         done, failed = [], []
-        for row, (ok, error) in sent:
-            if ok:
+        for row, outcome in sends:
+            failure = _failure(outcome)
+            if failure is None:
                 done.append(row.seq)
-            elif error is not None:
-                failed.append((row.seq, error[:2000]))
+            elif not isinstance(failure, HeldBack):
+                log.warning("outbox %s: publishing seq %s failed: %r", self._schema, row.seq, failure)
+                failed.append((row.seq, f"{type(failure).__name__}: {failure}"[:2000]))
+        return done, failed
+
+    async def _mark(self, done: list[int], failed: list[tuple[int, str]]) -> int:
+        """Mark a batch's rows published, and the failed ones for a retry with backoff; returns how many went out."""
         async with self._pool.acquire() as conn:
             if done:
                 await conn.execute("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY($1::bigint[])",

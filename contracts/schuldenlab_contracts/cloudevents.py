@@ -21,6 +21,7 @@ __all__ = [
     "data_text",
     "from_kafka_record",
     "from_structured_json",
+    "kafka_headers",
     "new_event",
     "parse_payload",
     "to_kafka_record",
@@ -168,24 +169,43 @@ def data_text(event: CloudEvent) -> str | None:
     return None if event.data is None else _compact_json(event.data).decode("utf-8")
 
 
+def kafka_headers(
+    id: str,
+    source: str,
+    type: str,
+    time: datetime,
+    subject: str,
+    traceparent: str | None = None,
+    tracestate: str | None = None,
+) -> tuple[tuple[str, bytes], ...]:
+    """The binary-mode record's headers for these attributes: to_kafka_record's, and the outbox relay's, which
+    has them as plain values and so need not build a CloudEvent per row."""
+    headers = (
+        ("ce_specversion", SPECVERSION.encode()),
+        ("ce_id", id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", type.encode()),
+        ("ce_time", _rfc3339_utc(time).encode()),
+        ("ce_subject", subject.encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    )
+    # The tracing extension's attributes that are set, in TRACE_ATTRIBUTES' order (CloudEvent.trace_attributes).
+    if traceparent is not None:
+        headers += (("ce_traceparent", traceparent.encode()),)
+    if tracestate is not None:
+        headers += (("ce_tracestate", tracestate.encode()),)
+    return headers
+
+
 def to_kafka_record(event: CloudEvent) -> KafkaRecord:
     """The binary-mode record: value is the JSON data, CloudEvents attributes go in headers."""
     spec = by_type(event.type)
-    headers = (
-        ("ce_specversion", SPECVERSION.encode()),
-        ("ce_id", event.id.encode()),
-        ("ce_source", event.source.encode()),
-        ("ce_type", event.type.encode()),
-        ("ce_time", _rfc3339_utc(event.time).encode()),
-        ("ce_subject", event.subject.encode()),
-        ("content-type", CONTENT_TYPE.encode()),
-        *((f"ce_{name}", value.encode()) for name, value in event.trace_attributes().items()),
-    )
     return KafkaRecord(
         topic=spec.topic,
         key=event.subject.encode("utf-8"),
         value=None if event.data is None else _compact_json(event.data),
-        headers=headers,
+        headers=kafka_headers(event.id, event.source, event.type, event.time, event.subject,
+                              event.traceparent, event.tracestate),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 
 import pytest
@@ -12,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from schuldenlab.services import load_definition
 from schuldenlab_contracts.cloudevents import KafkaRecord, to_kafka_record
 from servicekit import outbox
-from servicekit.db import connect, create_pool
+from servicekit.db import advisory_lock_key, connect, create_pool
 from servicekit.outbox import OutboxRelay
 from servicekit.service import apply_migrations
 from tests.integration.runtime.support import event_for
@@ -204,3 +205,73 @@ async def test_stopping_the_relay_in_the_middle_of_a_pass_publishes_each_row_onc
         task.cancel()
         await pool.close()
     assert published == [event.id]
+
+
+async def test_the_relays_record_is_the_contracts_record_of_the_event_byte_for_byte(catalogue_db):
+    # The relay builds headers from the row's columns (no CloudEvent per row): the record must not differ at all.
+    traced = dataclasses.replace(event_for("Met spoor"), traceparent=f"00-{'ab' * 16}-{'cd' * 8}-01",
+                                 tracestate="vendor=1")
+    events = [traced, event_for("Zonder spoor")]
+    for event in events:
+        await append_committed(catalogue_db, event)
+    sent: list[KafkaRecord] = []
+
+    async def publish(record: KafkaRecord) -> None:
+        sent.append(record)
+
+    pool = await create_pool(catalogue_db, "catalogue")
+    try:
+        assert await OutboxRelay(pool, publish, schema="catalogue").publish_pending() == 2
+    finally:
+        await pool.close()
+    assert sent == [to_kafka_record(event) for event in events]
+
+
+async def test_acknowledgements_that_fail_later_hold_back_their_key_across_batches(catalogue_db):
+    # The producer's way: the send returns at once, the acknowledgement (or its failure) comes later. Batches of
+    # two rows, so the key's rows are in several batches, read while the earlier ones are still on their way.
+    key = uuid.uuid4()
+    keyed = [event_for(f"Reeks {i}", key) for i in range(4)]
+    others = [event_for(f"Ander {i}") for i in range(4)]
+    for event in [keyed[0], others[0], keyed[1], others[1], keyed[2], others[2], keyed[3], others[3]]:
+        await append_committed(catalogue_db, event)
+    published: list[str] = []
+    failures = {keyed[1].id}
+
+    async def publish(record: KafkaRecord) -> asyncio.Future[None]:
+        ce_id = dict(record.headers)["ce_id"].decode()
+        acknowledged: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def answer() -> None:
+            if ce_id in failures:
+                failures.discard(ce_id)
+                acknowledged.set_exception(ConnectionError("not acknowledged"))
+            else:
+                published.append(ce_id)
+                acknowledged.set_result(None)
+
+        asyncio.get_running_loop().call_later(0.01, answer)
+        return acknowledged
+
+    pool = await create_pool(catalogue_db, "catalogue")
+    try:
+        relay = OutboxRelay(pool, publish, schema="catalogue", batch_size=2)
+        assert await relay.publish_pending() == 5
+        assert sorted(published) == sorted([keyed[0].id, *(e.id for e in others)])
+        failed = await pool.fetchrow("SELECT attempts, last_error FROM outbox WHERE event_id = $1",
+                                     uuid.UUID(keyed[1].id))
+        assert failed["attempts"] == 1 and "not acknowledged" in failed["last_error"]
+        # The key's later rows were neither sent nor counted as failed: they wait behind the failed one.
+        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL AND attempts = 0") == 2
+        await pool.execute("UPDATE outbox SET next_attempt_at = now() - interval '1 second'")
+        assert await relay.publish_pending() == 3
+        # The lock is free for another replica's relay (a session of its own: a session may take its own lock again).
+        other = await connect(catalogue_db, "catalogue")
+        try:
+            assert await other.fetchval("SELECT pg_try_advisory_lock($1)", advisory_lock_key("outbox.catalogue"))
+        finally:
+            await other.close()
+    finally:
+        await pool.close()
+    assert [ce_id for ce_id in published if ce_id in {e.id for e in keyed}] == [e.id for e in keyed]
+    assert sorted(published) == sorted(e.id for e in keyed + others)  # each row once
