@@ -2,8 +2,10 @@
 
 Why scan for unpublished rows rather than keep a high-water mark: a transaction that took sequence
 number 10 may commit after one that took 11; a relay that remembered "published up to 11" would skip
-10 for ever. Scanning `published_at IS NULL` in sequence order publishes every committed row, and
-holding back the later rows of a key whose earlier row failed keeps the order per key.
+10 for ever. Scanning the rows still owed (`outbox_pending`, a narrow row per outbox row, added by a trigger
+on insert and deleted once Kafka acknowledged it) in sequence order publishes every committed row, and
+holding back the later rows of a key whose earlier row failed keeps the order per key. The outbox row itself
+is written once and left alone until retention deletes it (migration 0008 says why).
 
 A pass pipelines: it reads the next batch while it sends one, sends the next while the first is on its
 way, and marks rows published batch by batch as Kafka acknowledges them (on a second connection, while it
@@ -191,9 +193,9 @@ class OutboxRelay:
         # Per key, its latest row's send in this pass: done once Kafka answered, failed if the row was not published.
         latest: dict[str, asyncio.Future[object]] = {}
         in_flight: deque[list[tuple[PendingRow, asyncio.Future[object]]]] = deque()
-        # Marking a batch (rewriting its rows) runs on a connection of its own while the next batches are
-        # read and sent, always after Kafka acknowledged its rows; one batch at a time while the pass goes on,
-        # the last ones together at its end (the pass waits for them).
+        # Marking a batch (deleting its rows from outbox_pending) runs on a connection of its own while the next
+        # batches are read and sent, always after Kafka acknowledged its rows; one batch at a time while the pass
+        # goes on, the last ones together at its end (the pass waits for them).
         marking: list[asyncio.Task[int]] = []
         # The next batch is read while this one is sent: the query's round trip is off the pass's path (issue 13).
         reading: asyncio.Task[list[asyncpg.Record]] | None = None
@@ -234,9 +236,10 @@ class OutboxRelay:
         # next pass, which scans from the start again. The database's clock comes with the rows (a round trip
         # fewer per batch): backoff is by it.
         return await conn.fetch(
-            """SELECT seq, event_id::text, key, ce_type, ce_source, ce_time, payload::text AS payload,
-                      next_attempt_at, traceparent, tracestate, clock_timestamp() AS now
-               FROM outbox WHERE published_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2""",
+            """SELECT o.seq, o.event_id::text, o.key, o.ce_type, o.ce_source, o.ce_time, o.payload::text AS payload,
+                      p.next_attempt_at, o.traceparent, o.tracestate, clock_timestamp() AS now
+               FROM outbox_pending AS p JOIN outbox AS o USING (seq)
+               WHERE p.seq > $1 ORDER BY p.seq LIMIT $2""",
             after, self._batch_size,
         )
 
@@ -309,12 +312,11 @@ class OutboxRelay:
         """Mark a batch's rows published, and the failed ones for a retry with backoff; returns how many went out."""
         async with self._pool.acquire() as conn:
             if done:
-                await conn.execute("UPDATE outbox SET published_at = clock_timestamp() WHERE seq = ANY($1::bigint[])",
-                                   done)
+                await conn.execute("DELETE FROM outbox_pending WHERE seq = ANY($1::bigint[])", done)
             if failed:
                 # Exponential backoff per row: 0.5 s, 1 s, 2 s, ... capped at a minute.
                 await conn.executemany(
-                    """UPDATE outbox SET attempts = attempts + 1, last_error = $2,
+                    """UPDATE outbox_pending SET attempts = attempts + 1, last_error = $2,
                          next_attempt_at = clock_timestamp()
                            + make_interval(secs => least(60, 0.5 * power(2, attempts)))
                        WHERE seq = $1""",
@@ -327,8 +329,12 @@ class OutboxRelay:
     async def _record_backlog(self) -> None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
-                """SELECT count(*) AS n, extract(epoch FROM clock_timestamp() - min(created_at)) AS age
-                   FROM outbox WHERE published_at IS NULL"""
+                # The oldest owed row is the first in sequence order (near enough: numbers are taken as rows are
+                # written); two index probes, however long the backlog.
+                """SELECT (SELECT count(*) FROM outbox_pending) AS n,
+                          extract(epoch FROM clock_timestamp() - (
+                              SELECT created_at FROM outbox
+                              WHERE seq = (SELECT min(seq) FROM outbox_pending))) AS age"""
             )
         metrics.OUTBOX_BACKLOG.labels(self._schema).set(row["n"])
         metrics.OUTBOX_OLDEST_AGE.labels(self._schema).set(float(row["age"] or 0.0))

@@ -109,11 +109,14 @@ def deleted_rows(status: str) -> int:
 
 
 async def _published_outbox(conn: asyncpg.Connection, days: int, limit: int) -> Mapping[str, int]:
-    # `published_at < ...` is never true for NULL: an unpublished row stays, however old (the relay still owes it).
+    # By when a row was written (migration 0008: nothing marks when it went out). A row still owed to Kafka
+    # (in outbox_pending) stays, however old: the relay still owes it.
     status = await conn.execute(
         """DELETE FROM outbox WHERE seq IN (
-               SELECT seq FROM outbox WHERE published_at < clock_timestamp() - make_interval(days => $1)
-               ORDER BY published_at LIMIT $2)""", days, limit)
+               SELECT o.seq FROM outbox AS o
+               WHERE o.created_at < clock_timestamp() - make_interval(days => $1)
+                 AND NOT EXISTS (SELECT 1 FROM outbox_pending AS p WHERE p.seq = o.seq)
+               ORDER BY o.created_at LIMIT $2)""", days, limit)
     return {"outbox": deleted_rows(status)}
 
 

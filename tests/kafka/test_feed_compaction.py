@@ -105,7 +105,7 @@ async def _count_is(catalogue, n: int) -> bool:
 
 async def _feed_settled(admin, catalogue):
     """The feed's records once the relay has published everything the catalogue committed."""
-    backlog = await catalogue.runtime.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    backlog = await catalogue.runtime.pool.fetchval("SELECT count(*) FROM outbox_pending")
     if backlog:
         return None
     return await read_to_end(admin, FEED)

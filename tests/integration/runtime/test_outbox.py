@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import uuid
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -14,6 +15,7 @@ from schuldenlab.services import load_definition
 from schuldenlab_contracts.cloudevents import KafkaRecord, to_kafka_record
 from servicekit import outbox
 from servicekit.db import advisory_lock_key, connect, create_pool
+from servicekit.migrate import migrate, runtime_migrations
 from servicekit.outbox import OutboxRelay
 from servicekit.service import apply_migrations
 from tests.integration.runtime.support import event_for
@@ -76,10 +78,10 @@ async def test_a_failed_publish_is_retried_without_losing_the_event(catalogue_db
             raise ConnectionError("broker unreachable")
 
         assert await OutboxRelay(pool, broker_down, schema="catalogue").publish_pending() == 0
-        row = await pool.fetchrow("SELECT attempts, last_error, published_at FROM outbox")
-        assert row["attempts"] == 1 and "broker unreachable" in row["last_error"] and row["published_at"] is None
+        row = await pool.fetchrow("SELECT attempts, last_error FROM outbox_pending")  # still owed, with why
+        assert row["attempts"] == 1 and "broker unreachable" in row["last_error"]
 
-        await pool.execute("UPDATE outbox SET next_attempt_at = now() - interval '1 second'")  # backoff elapsed
+        await pool.execute("UPDATE outbox_pending SET next_attempt_at = now() - interval '1 second'")  # backoff elapsed
         assert await OutboxRelay(pool, publish, schema="catalogue").publish_pending() == 1
     finally:
         await publish.producer.stop()
@@ -103,7 +105,7 @@ async def test_rows_committed_out_of_sequence_order_are_all_published(catalogue_
         assert await relay.publish_pending() == 1
         await slow_tx.commit()
         assert await relay.publish_pending() == 1                  # a high-water mark would skip it
-        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox_pending") == 0
     finally:
         await slow_conn.close()
         await publish.producer.stop()
@@ -134,7 +136,7 @@ async def test_the_relay_keeps_order_per_key_when_a_publish_fails(catalogue_db):
         assert published == [other.id]  # the key's later row waits behind its failed earlier row
         await relay.publish_pending()
         assert published == [other.id]  # still backing off
-        await pool.execute("UPDATE outbox SET next_attempt_at = now() - interval '1 second'")
+        await pool.execute("UPDATE outbox_pending SET next_attempt_at = now() - interval '1 second'")
         await relay.publish_pending()
     finally:
         await pool.close()
@@ -200,7 +202,7 @@ async def test_stopping_the_relay_in_the_middle_of_a_pass_publishes_each_row_onc
         relay.stop()
         async with asyncio.timeout(5):
             await task
-        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox_pending") == 0
     finally:
         task.cancel()
         await pool.close()
@@ -258,12 +260,12 @@ async def test_acknowledgements_that_fail_later_hold_back_their_key_across_batch
         relay = OutboxRelay(pool, publish, schema="catalogue", batch_size=2)
         assert await relay.publish_pending() == 5
         assert sorted(published) == sorted([keyed[0].id, *(e.id for e in others)])
-        failed = await pool.fetchrow("SELECT attempts, last_error FROM outbox WHERE event_id = $1",
-                                     uuid.UUID(keyed[1].id))
+        failed = await pool.fetchrow("SELECT p.attempts, p.last_error FROM outbox_pending AS p JOIN outbox AS o "
+                                     "USING (seq) WHERE o.event_id = $1", uuid.UUID(keyed[1].id))
         assert failed["attempts"] == 1 and "not acknowledged" in failed["last_error"]
         # The key's later rows were neither sent nor counted as failed: they wait behind the failed one.
-        assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL AND attempts = 0") == 2
-        await pool.execute("UPDATE outbox SET next_attempt_at = now() - interval '1 second'")
+        assert await pool.fetchval("SELECT count(*) FROM outbox_pending WHERE attempts = 0") == 2
+        await pool.execute("UPDATE outbox_pending SET next_attempt_at = now() - interval '1 second'")
         assert await relay.publish_pending() == 3
         # The lock is free for another replica's relay (a session of its own: a session may take its own lock again).
         other = await connect(catalogue_db, "catalogue")
@@ -275,3 +277,33 @@ async def test_acknowledgements_that_fail_later_hold_back_their_key_across_batch
         await pool.close()
     assert [ce_id for ce_id in published if ce_id in {e.id for e in keyed}] == [e.id for e in keyed]
     assert sorted(published) == sorted(e.id for e in keyed + others)  # each row once
+
+
+async def test_an_upgrade_to_0008_owes_exactly_the_rows_not_published_before(fresh_database):
+    # The outbox as the version before 0008 left it: one row published, one failed once and not yet published.
+    before = [m for m in runtime_migrations() if m.version < 8]
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        await migrate(conn, "catalogue", before)
+        sent, owed = event_for("Verstuurd"), event_for("Nog niet")
+        for event, published in ((sent, True), (owed, False)):
+            await conn.execute(
+                """INSERT INTO catalogue.outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload,
+                                                 published_at, attempts, last_error)
+                   VALUES ($1, $2, $3, $4, $5, $6, '{}'::json, CASE WHEN $7 THEN now() END,
+                           CASE WHEN $7 THEN 0 ELSE 1 END, CASE WHEN $7 THEN NULL ELSE 'broker gone' END)""",
+                uuid.UUID(event.id), TOPIC, event.subject, event.type, event.source, event.time, published)
+        await apply_migrations(fresh_database, load_definition("catalogue"))
+        pending = await conn.fetch("""SELECT o.event_id, p.attempts, p.last_error
+                                      FROM catalogue.outbox_pending AS p JOIN catalogue.outbox AS o USING (seq)""")
+        assert [(str(r["event_id"]), r["attempts"], r["last_error"]) for r in pending] == [(owed.id, 1, "broker gone")]
+        # A writer that knows nothing of outbox_pending (a replica of the version before, during a rolling
+        # upgrade) still leaves a row the relay owes: the trigger adds it.
+        late = event_for("Oude replica")
+        seq = await conn.fetchval(
+            """INSERT INTO catalogue.outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload)
+               VALUES ($1, $2, $3, $4, $5, $6, '{}'::json) RETURNING seq""",
+            uuid.UUID(late.id), TOPIC, late.subject, late.type, late.source, late.time)
+        assert await conn.fetchval("SELECT count(*) FROM catalogue.outbox_pending WHERE seq = $1", seq) == 1
+    finally:
+        await conn.close()

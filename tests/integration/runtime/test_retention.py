@@ -28,13 +28,16 @@ async def catalogue_pool(fresh_database):
 
 
 async def add_outbox_row(pool, *, age_days: float, published: bool) -> int:
-    """An outbox row made `age_days` ago, published then (or never)."""
-    return await pool.fetchval(
-        """INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, created_at, published_at)
+    """An outbox row made `age_days` ago, published since (or never: still owed, in outbox_pending)."""
+    seq = await pool.fetchval(
+        """INSERT INTO outbox (event_id, topic, key, ce_type, ce_source, ce_time, payload, created_at)
            SELECT $1, 'catalogue.project-submitted.v1', 'k', 'nl.schuldenlab.project.submitted.v1',
-                  '/schuldenlab/catalogue', t, '{}'::jsonb, t, CASE WHEN $3 THEN t END
+                  '/schuldenlab/catalogue', t, '{}'::json, t
            FROM (SELECT clock_timestamp() - make_interval(secs => $2 * 86400)) AS made(t)
-           RETURNING seq""", uuid.uuid4(), age_days, published)
+           RETURNING seq""", uuid.uuid4(), age_days)
+    if published:
+        assert await pool.execute("DELETE FROM outbox_pending WHERE seq = $1", seq) == "DELETE 1"
+    return seq
 
 
 async def add_inbox_row(pool, *, age_days: float) -> uuid.UUID:
