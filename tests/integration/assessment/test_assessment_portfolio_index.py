@@ -82,19 +82,24 @@ async def test_the_indexed_fit_equals_the_fit_over_the_whole_portfolio(fresh_dat
     assert sum(fetched) / len(fetched) < len(proven) / 3
 
 
+async def _put_change_and_remove(repository, proven: list[PortfolioProject], rng: random.Random) -> None:
+    """The projects put, then a feed record with new content for every third, then every fourth from the second
+    leaving the portfolio (`proven` is updated to the content now stored)."""
+    for project in proven:
+        await repository.put(project)
+    for i in range(0, len(proven), 3):
+        proven[i] = replace(_project(rng), project_id=proven[i].project_id)
+        await repository.put(proven[i])
+    for gone in proven[1::4]:
+        assert await repository.remove(gone.project_id)
+
+
 async def test_the_index_follows_a_project_whose_content_changes_or_that_leaves(fresh_database):
     rng = random.Random(7)
     proven = [_project(rng) for _ in range(40)]
     candidates = [_project(rng) for _ in range(30)]
     async with _portfolio_repository(fresh_database) as (conn, repository):
-        for project in proven:
-            await repository.put(project)
-        # A feed record with new content for the same project, and projects leaving the portfolio.
-        for i in range(0, 40, 3):
-            proven[i] = replace(_project(rng), project_id=proven[i].project_id)
-            await repository.put(proven[i])
-        for gone in proven[1:40:4]:
-            assert await repository.remove(gone.project_id)
+        await _put_change_and_remove(repository, proven, rng)
         remaining = {p.project_id for p in proven} - {p.project_id for p in proven[1:40:4]}
         assert await conn.fetchval("SELECT count(DISTINCT project_id) FROM portfolio_phases") == len(remaining)
         whole = Portfolio(await repository.all())
@@ -193,12 +198,7 @@ async def test_the_word_counts_follow_puts_and_removes(fresh_database):
     rng = random.Random(8)
     proven = [_project(rng) for _ in range(40)]
     async with _portfolio_repository(fresh_database) as (conn, repository):
-        for project in proven:
-            await repository.put(project)
-        for i in range(0, 40, 3):
-            await repository.put(replace(_project(rng), project_id=proven[i].project_id))
-        for gone in proven[1:40:4]:
-            assert await repository.remove(gone.project_id)
+        await _put_change_and_remove(repository, proven, rng)
         assert not await repository.remove(proven[1].project_id)  # gone already
         counts = await conn.fetch("SELECT word, projects FROM portfolio_word_projects WHERE projects <> 0")
         postings = await conn.fetch("SELECT word, count(*) AS projects FROM portfolio_words GROUP BY word")
